@@ -1,0 +1,334 @@
+/**
+ * Runs our node classes with n8n's real execution contexts (n8n-core's ExecuteContext,
+ * WebhookContext, HookContext), so `this.helpers.httpRequest(WithAuthentication)`,
+ * getNodeParameter, binary helpers and error classes are n8n's own code. Only the parts
+ * that need a running n8n (the credential store, the webhook server) are stood in for:
+ * credentials come from the test, and webhooks are served by express on loopback, feeding
+ * the node what n8n feeds it (raw body Buffer, parsed body, headers, query).
+ */
+import express, { type Request, type Response } from 'express';
+import type { AddressInfo } from 'net';
+import type { Server } from 'http';
+import { ExecuteContext, HookContext, WebhookContext } from 'n8n-core';
+import {
+	NodeHelpers,
+	Workflow,
+	createRunExecutionData,
+	type ICredentialDataDecryptedObject,
+	type ICredentialType,
+	type IDataObject,
+	type IHttpRequestOptions,
+	type INode,
+	type INodeExecutionData,
+	type INodeParameters,
+	type INodeType,
+	type IWebhookData,
+	type IWebhookDescription,
+	type IWebhookResponseData,
+	type IWorkflowExecuteAdditionalData,
+	type WorkflowExecuteMode,
+} from 'n8n-workflow';
+
+import { ExternalAgentApi } from '../../credentials/ExternalAgentApi.credentials';
+import { WhatsAppCloudApi } from '../../credentials/WhatsAppCloudApi.credentials';
+import { WhatsAppWebhookApi } from '../../credentials/WhatsAppWebhookApi.credentials';
+
+const CREDENTIAL_TYPES: Record<string, ICredentialType> = Object.fromEntries(
+	[new WhatsAppCloudApi(), new WhatsAppWebhookApi(), new ExternalAgentApi()].map((type) => [type.name, type]),
+);
+
+export type CredentialsByType = Record<string, ICredentialDataDecryptedObject>;
+
+export interface NodeSetup {
+	nodeType: INodeType;
+	parameters?: INodeParameters;
+	credentials?: CredentialsByType;
+	/** n8n's "Settings → On Error → Continue" */
+	continueOnFail?: boolean;
+	nodeName?: string;
+	webhookId?: string;
+	executionId?: string;
+	/** Workflow static data, shared across calls made with the same `NodeSetup` object. */
+	staticData?: IDataObject;
+}
+
+/** Applies credential defaults (as n8n's credential form would) then the credential's own `authenticate`. */
+function credentialsHelper(credentials: CredentialsByType) {
+	const withDefaults = (type: string): ICredentialDataDecryptedObject => {
+		const data = credentials[type];
+		if (!data) throw new Error(`The test gave no credentials of type "${type}"`);
+		const definition = CREDENTIAL_TYPES[type];
+		const defaults = Object.fromEntries(
+			(definition?.properties ?? []).map((property) => [property.name, property.default]),
+		) as ICredentialDataDecryptedObject;
+		return { ...defaults, ...data };
+	};
+	return {
+		getParentTypes: () => [],
+		isCredentialUsableByNode: () => true,
+		getDecrypted: async (_additionalData: unknown, nodeCredentials: { name?: string }, type: string) =>
+			withDefaults(type),
+		preAuthentication: async () => undefined,
+		authenticate: async (
+			data: ICredentialDataDecryptedObject,
+			type: string,
+			requestOptions: IHttpRequestOptions,
+		): Promise<IHttpRequestOptions> => {
+			const authenticate = CREDENTIAL_TYPES[type]?.authenticate;
+			if (typeof authenticate === 'function') return authenticate(data, requestOptions);
+			if (authenticate) throw new Error(`The harness supports only function authenticate (credential ${type})`);
+			return requestOptions;
+		},
+	};
+}
+
+function buildWorkflow(setup: NodeSetup): { workflow: Workflow; node: INode } {
+	const { nodeType } = setup;
+	const description = nodeType.description;
+	const version = Array.isArray(description.version)
+		? Math.max(...description.version)
+		: description.version;
+	const nodeBase = {
+		id: 'node-under-test',
+		name: setup.nodeName ?? description.defaults.name ?? description.displayName,
+		type: `n8n-nodes-whatsapp-agent.${description.name}`,
+		typeVersion: version,
+		position: [0, 0] as [number, number],
+		webhookId: setup.webhookId ?? 'test-webhook-id',
+	};
+	const parameters = NodeHelpers.getNodeParameters(
+		description.properties,
+		setup.parameters ?? {},
+		true,
+		false,
+		nodeBase,
+		description,
+	) as INodeParameters;
+	const node: INode = {
+		...nodeBase,
+		parameters,
+		credentials: Object.fromEntries(
+			Object.keys(setup.credentials ?? {}).map((type) => [type, { id: `cred-${type}`, name: type }]),
+		),
+		...(setup.continueOnFail ? { onError: 'continueRegularOutput' as const, continueOnFail: true } : {}),
+	};
+	const nodeTypes = {
+		getByName: () => nodeType,
+		getByNameAndVersion: () => nodeType,
+		getKnownTypes: () => ({}),
+	};
+	setup.staticData ??= {};
+	const workflow = new Workflow({
+		id: 'test-workflow',
+		name: 'test',
+		nodes: [node],
+		connections: {},
+		active: false,
+		nodeTypes: nodeTypes as never,
+		staticData: setup.staticData,
+	});
+	return { workflow, node };
+}
+
+function additionalData(setup: NodeSetup, extra: Partial<IWorkflowExecuteAdditionalData> = {}) {
+	return {
+		credentialsHelper: credentialsHelper(setup.credentials ?? {}),
+		executionId: setup.executionId ?? 'test-execution',
+		webhookBaseUrl: 'http://127.0.0.1:5678/webhook',
+		webhookTestBaseUrl: 'http://127.0.0.1:5678/webhook-test',
+		webhookWaitingBaseUrl: 'http://127.0.0.1:5678/webhook-waiting',
+		formWaitingBaseUrl: 'http://127.0.0.1:5678/form-waiting',
+		...extra,
+	} as unknown as IWorkflowExecuteAdditionalData;
+}
+
+/** Runs `execute()` once over `input`, as n8n does for one node in a workflow run. */
+export async function runNode(
+	setup: NodeSetup,
+	input: INodeExecutionData[] = [{ json: {} }],
+	mode: WorkflowExecuteMode = 'manual',
+): Promise<INodeExecutionData[][]> {
+	if (!setup.nodeType.execute) throw new Error('This node has no execute()');
+	const { workflow, node } = buildWorkflow(setup);
+	const context = new ExecuteContext(
+		workflow,
+		node,
+		additionalData(setup),
+		mode,
+		createRunExecutionData({}),
+		0,
+		input,
+		{ main: [input] },
+		{ node, data: { main: [input] }, source: null },
+		[],
+	);
+	const output = await setup.nodeType.execute.call(context);
+	return output as INodeExecutionData[][];
+}
+
+export type LifecycleMethod = 'checkExists' | 'create' | 'delete';
+
+/** Calls `webhookMethods.<name>.<method>` with n8n's HookContext, as n8n does on (de)activation. */
+export async function runWebhookMethod(
+	setup: NodeSetup,
+	method: LifecycleMethod,
+	options: { webhookBaseUrl?: string; webhookName?: 'default' | 'setup'; mode?: WorkflowExecuteMode } = {},
+): Promise<boolean> {
+	const { workflow, node } = buildWorkflow(setup);
+	const name = options.webhookName ?? 'default';
+	const description = setup.nodeType.description.webhooks?.find((webhook) => webhook.name === name);
+	if (!description) throw new Error(`No webhook named ${name}`);
+	const webhookData = {
+		httpMethod: description.httpMethod,
+		node: node.name,
+		path: String(description.path),
+		webhookDescription: description,
+		workflowId: workflow.id,
+		webhookId: node.webhookId,
+	} as unknown as IWebhookData;
+	const context = new HookContext(
+		workflow,
+		node,
+		additionalData(setup, options.webhookBaseUrl ? { webhookBaseUrl: options.webhookBaseUrl } : {}),
+		options.mode ?? 'trigger',
+		'activate',
+		webhookData,
+	);
+	const fn = setup.nodeType.webhookMethods?.[name]?.[method];
+	if (!fn) throw new Error(`No webhookMethods.${name}.${method}`);
+	return (await fn.call(context)) as boolean;
+}
+
+export interface EmittedRun {
+	path: string;
+	method: string;
+	webhookName: string;
+	workflowData: INodeExecutionData[][];
+}
+
+export interface WebhookServer {
+	/** `http://127.0.0.1:<port>/webhook/<webhookId>` */
+	baseUrl: string;
+	url(path: string): string;
+	/** Every workflow run the node started, in order. */
+	runs: EmittedRun[];
+	/** What the node logged through n8n's logger (level and message). */
+	logs: Array<{ level: string; message: string }>;
+	close(): Promise<void>;
+}
+
+/**
+ * Serves a trigger's webhooks the way n8n's webhook server does: `/webhook/<webhookId>/<path>`,
+ * `rawBody` as a Buffer, JSON parsed (a body that does not parse as JSON is answered 422 before
+ * the node runs, as n8n does), then `webhook()` with a real WebhookContext.
+ */
+export async function startWebhookServer(setup: NodeSetup): Promise<WebhookServer> {
+	const { nodeType } = setup;
+	const webhooks = (nodeType.description.webhooks ?? []) as IWebhookDescription[];
+	const runs: EmittedRun[] = [];
+	const logs: Array<{ level: string; message: string }> = [];
+	const webhookId = setup.webhookId ?? 'test-webhook-id';
+	const app = express();
+	let baseUrl = '';
+
+	app.use(express.raw({ type: () => true, limit: '16mb' }));
+
+	app.all(/.*/, async (req: Request, res: Response) => {
+		const prefix = `/webhook/${webhookId}/`;
+		if (!req.path.startsWith(prefix)) {
+			res.status(404).json({ message: 'not registered' });
+			return;
+		}
+		const path = req.path.slice(prefix.length);
+		const description = webhooks.find(
+			(webhook) => String(webhook.path) === path && webhook.httpMethod === req.method,
+		);
+		if (!description) {
+			res.status(404).json({ message: `The requested webhook "${req.method} ${path}" is not registered.` });
+			return;
+		}
+		const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+		(req as unknown as { rawBody: Buffer }).rawBody = raw;
+		(req as unknown as { readRawBody: () => Promise<void> }).readRawBody = async () => undefined;
+		const contentType = String(req.headers['content-type'] ?? '');
+		let parsed: unknown = {};
+		if (raw.length > 0) {
+			if (contentType.includes('json')) {
+				try {
+					parsed = JSON.parse(raw.toString('utf8'));
+				} catch {
+					res.status(422).json({ message: 'Failed to parse request body' });
+					return;
+				}
+			} else {
+				parsed = raw.toString('utf8');
+			}
+		}
+		Object.defineProperty(req, 'body', { value: parsed, writable: true, configurable: true });
+
+		const { workflow, node } = buildWorkflow(setup);
+		const webhookData = {
+			httpMethod: description.httpMethod,
+			node: node.name,
+			path,
+			webhookDescription: description,
+			workflowId: workflow.id,
+			webhookId,
+		} as unknown as IWebhookData;
+		const context = new WebhookContext(
+			workflow,
+			node,
+			additionalData(setup, {
+				httpRequest: req,
+				httpResponse: res,
+				webhookBaseUrl: `${baseUrl}/webhook`,
+			} as Partial<IWorkflowExecuteAdditionalData>),
+			'webhook',
+			webhookData,
+			[],
+			null,
+		);
+		const capture = (level: string) => (message: string) => logs.push({ level, message: String(message) });
+		Object.defineProperty(context, 'logger', {
+			value: {
+				debug: capture('debug'),
+				info: capture('info'),
+				warn: capture('warn'),
+				error: capture('error'),
+			},
+		});
+		let result: IWebhookResponseData;
+		try {
+			result = await nodeType.webhook!.call(context);
+		} catch (error) {
+			logs.push({ level: 'error', message: (error as Error).message });
+			if (!res.headersSent) res.status(500).json({ message: 'Error in workflow' });
+			return;
+		}
+		if (result.workflowData) {
+			runs.push({ path, method: req.method, webhookName: description.name, workflowData: result.workflowData });
+		}
+		if (result.noWebhookResponse) {
+			if (!res.headersSent) res.status(500).json({ message: 'node set noWebhookResponse but sent nothing' });
+			return;
+		}
+		if (result.webhookResponse !== undefined) {
+			res.status(200).send(result.webhookResponse);
+			return;
+		}
+		res.status(200).json(result.workflowData ? { message: 'Workflow was started' } : { message: 'Webhook call received' });
+	});
+
+	const server: Server = await new Promise((resolve) => {
+		const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+	});
+	baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+	const hookBase = `${baseUrl}/webhook/${webhookId}`;
+	return {
+		baseUrl: hookBase,
+		url: (path) => `${hookBase}/${path}`,
+		runs,
+		logs,
+		close: () => new Promise((resolve) => server.close(() => resolve())),
+	};
+}
