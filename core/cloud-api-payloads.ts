@@ -85,7 +85,7 @@ function locationBody(message: LocationMessage): CloudApiPayload {
 }
 
 /** Meta needs `formatted_name` plus at least one other name field: derive them from the full name. */
-function contactName(contact: Contact): Record<string, string> {
+function contactName(contact: Contact): Record<string, string | undefined> {
 	const words = contact.name.trim().split(/\s+/);
 	const firstName = contact.firstName?.trim() || (contact.lastName?.trim() ? undefined : words[0]);
 	const lastName =
