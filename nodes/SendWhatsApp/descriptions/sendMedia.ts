@@ -1,0 +1,86 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+const show = (extra: Record<string, string[]> = {}) => ({ show: { operation: ['sendMedia'], ...extra } });
+
+export const sendMediaProperties: INodeProperties[] = [
+	{
+		displayName: 'Media Type',
+		name: 'mediaType',
+		type: 'options',
+		options: [
+			{ name: 'Audio', value: 'audio', description: 'AAC, AMR, MP3, MP4 audio or OGG (Opus), up to 16 MB' },
+			{ name: 'Document', value: 'document', description: 'PDF, Word, Excel, PowerPoint or text, up to 100 MB' },
+			{ name: 'Image', value: 'image', description: 'JPEG or PNG, up to 5 MB' },
+			{ name: 'Sticker', value: 'sticker', description: 'WebP, 512×512 pixels, up to 500 KB' },
+			{ name: 'Video', value: 'video', description: 'MP4 or 3GP, up to 16 MB' },
+		],
+		default: 'image',
+		displayOptions: show(),
+	},
+	{
+		displayName: 'Media Source',
+		name: 'mediaSource',
+		type: 'options',
+		options: [
+			{ name: 'Binary Data', value: 'binary', description: 'A file in the incoming item, uploaded to WhatsApp first' },
+			{ name: 'Media ID', value: 'mediaId', description: 'A file already uploaded to WhatsApp' },
+			{ name: 'URL', value: 'url', description: 'A public link WhatsApp downloads the file from' },
+		],
+		default: 'url',
+		displayOptions: show(),
+	},
+	{
+		displayName: 'Media URL',
+		name: 'mediaUrl',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'https://example.com/photo.jpg',
+		description: 'A public http(s) link to the file. WhatsApp caches a link for 10 minutes.',
+		displayOptions: show({ mediaSource: ['url'] }),
+	},
+	{
+		displayName: 'Media ID',
+		name: 'mediaId',
+		type: 'string',
+		default: '',
+		required: true,
+		description: 'The ID WhatsApp returned when the file was uploaded (valid for 30 days)',
+		displayOptions: show({ mediaSource: ['mediaId'] }),
+	},
+	{
+		displayName: 'Input Binary Field',
+		name: 'binaryProperty',
+		type: 'string',
+		default: 'data',
+		required: true,
+		hint: 'The name of the binary field of the incoming item that holds the file',
+		displayOptions: show({ mediaSource: ['binary'] }),
+	},
+	{
+		displayName: 'Caption',
+		name: 'caption',
+		type: 'string',
+		typeOptions: { rows: 2 },
+		default: '',
+		description: 'Text shown under the file. A caption longer than 1024 characters continues in a following text message.',
+		displayOptions: show({ mediaType: ['image', 'video', 'document'] }),
+	},
+	{
+		displayName: 'File Name',
+		name: 'filename',
+		type: 'string',
+		default: '',
+		placeholder: 'invoice.pdf',
+		description: 'The name the customer sees. Leave empty to use the binary file\'s name.',
+		displayOptions: show({ mediaType: ['document'] }),
+	},
+	{
+		displayName: 'Send as Voice Note',
+		name: 'voice',
+		type: 'boolean',
+		default: false,
+		description: 'Whether to show the audio as a voice message (needs an OGG file with the Opus codec)',
+		displayOptions: show({ mediaType: ['audio'] }),
+	},
+];
