@@ -68,7 +68,8 @@ function readOptions(context: IExecuteFunctions, itemIndex: number): SendOptions
 function resolveRecipient(input: OperationInput): Recipient {
 	const given = String(input.context.getNodeParameter('to', input.itemIndex, '') ?? '').trim();
 	if (given !== '') return normalizeRecipient(given, 'to');
-	const fromItem = itemString(input, 'phone_number') ?? itemString(input, 'recipient') ?? itemString(input, 'waId');
+	const fromItem =
+		itemString(input, 'phone_number') ?? itemString(input, 'recipient') ?? itemString(input, 'userId') ?? itemString(input, 'waId');
 	if (!fromItem) {
 		throw new WhatsAppValidationError(
 			'to: no recipient: fill in To, or feed an item with a phone_number field (as the WhatsApp Agent Trigger and Call External Agent provide it)',

@@ -148,6 +148,13 @@ describe('Send Agent Reply', () => {
 		expect(output[0].json.type).toBe('document');
 	});
 
+	it('answers a customer known only by a business-scoped user id through `recipient`', async () => {
+		const output = await run({}, [agentItem([{ type: 'text', text: 'Hi' }], { phone_number: 'US.13491208655302741918' })]);
+		expect(fake.sent[0]).toMatchObject({ recipient: 'US.13491208655302741918', to: undefined });
+		expect(fake.sent[0].payload).not.toHaveProperty('to');
+		expect(output[0].json.to).toBe('US.13491208655302741918');
+	});
+
 	it('sends to the To parameter when it is filled in', async () => {
 		await run({ to: '+44 7700 900123' }, [agentItem([{ type: 'text', text: 'Hi' }])]);
 		expect(fake.sent[0].to).toBe('+447700900123');
