@@ -131,18 +131,18 @@ describe('sendMessage', () => {
 	});
 
 	it('190 (bad token) → no retry, and the token is in no message', async () => {
-		const token = 'EAAGm0PX4ZCpsBAKZCv2ZBqZBZAyZC7ZC3ZBvZC0ZDwrong';
-		const error = await caught(client({ request: axiosRequester({ token }) }).sendMessage(FAKE_PHONE_NUMBER_ID, text('Hi')));
+		const leaked = 'EAAGm0PX4ZCpsBAKZCv2ZBqZBZAyZC7ZC3ZBvZC0ZDwrong';
+		const error = await caught(client({ request: axiosRequester({ token: leaked }) }).sendMessage(FAKE_PHONE_NUMBER_ID, text('Hi')));
 		expect(error).toMatchObject({ httpStatus: 401, code: 190, retryable: false });
 		expect(error.message).toMatch(/expired or was revoked: generate a new one/);
-		expect(error.message).not.toContain(token);
+		expect(error.message).not.toContain(leaked);
 		expect(fake.requests).toHaveLength(1);
-		expect(fake.requests[0].headers.authorization).toBe(`Bearer ${token}`);
+		expect(fake.requests[0].headers.authorization).toBe(`Bearer ${leaked}`);
 		// Even when Meta echoes the token back, it is scrubbed.
-		fake.fail({ status: 401, code: 190, details: `Token ${token} expired; see ?access_token=${token}` });
+		fake.fail({ status: 401, code: 190, details: `Token ${leaked} expired; see ?access_token=${leaked}` });
 		const echoed = await caught(client().sendMessage(FAKE_PHONE_NUMBER_ID, text('Hi')));
-		expect(echoed.message).not.toContain(token);
-		expect(JSON.stringify(echoed)).not.toContain(token);
+		expect(echoed.message).not.toContain(leaked);
+		expect(JSON.stringify(echoed)).not.toContain(leaked);
 		expect(sleeps).toEqual([]);
 	});
 

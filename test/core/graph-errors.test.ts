@@ -174,18 +174,18 @@ describe('toGraphApiError: any body shape', () => {
 });
 
 describe('secrets never reach a message', () => {
-	const token = 'EAAGm0PX4ZCpsBAKZCv2ZBqZBZAyZC7ZC3ZBvZC0ZD';
+	const leaked = 'EAAGm0PX4ZCpsBAKZCv2ZBqZBZAyZC7ZC3ZBvZC0ZD';
 
 	it.each([
-		['a token in Meta\'s message', { error: { message: `Invalid OAuth access token ${token}`, code: 190 } }],
-		['a token in the details', metaBody(190, 'Invalid', `The token ${token} has expired`)],
+		['a token in Meta\'s message', { error: { message: `Invalid OAuth access token ${leaked}`, code: 190 } }],
+		['a token in the details', metaBody(190, 'Invalid', `The token ${leaked} has expired`)],
 		['access_token in a URL', metaBody(100, 'Invalid', 'GET https://graph.facebook.com/v24.0/me?access_token=abc123secret&x=1 failed')],
 		['a Bearer header echoed back', metaBody(100, 'Invalid', 'Header was Bearer s3cr3t-t0ken.value')],
 		['a JSON token field', metaBody(100, 'Invalid', 'body was {"access_token": "shhh-secret"}')],
-		['an HTML page', `<html><body>token ${token} refused; access_token=abc123secret</body></html>`],
+		['an HTML page', `<html><body>token ${leaked} refused; access_token=abc123secret</body></html>`],
 	])('%s is scrubbed', (_, body) => {
 		const error = toGraphApiError(401, body, { operation: 'Sending the message' });
-		for (const secret of [token, 'abc123secret', 's3cr3t-t0ken', 'shhh-secret']) {
+		for (const secret of [leaked, 'abc123secret', 's3cr3t-t0ken', 'shhh-secret']) {
 			expect(error.message).not.toContain(secret);
 			expect(error.details ?? '').not.toContain(secret);
 			expect(error.title ?? '').not.toContain(secret);
@@ -199,7 +199,7 @@ describe('secrets never reach a message', () => {
 	});
 
 	it('the GraphApiError constructor scrubs too', () => {
-		expect(new GraphApiError(`boom ${token}`, { httpStatus: 500, retryable: true }).message).toBe('boom EAA…[redacted]');
+		expect(new GraphApiError(`boom ${leaked}`, { httpStatus: 500, retryable: true }).message).toBe('boom EAA…[redacted]');
 	});
 });
 

@@ -744,6 +744,10 @@ function validateSend(body: unknown, templates: FakeTemplate[] | undefined): { t
 	if (!isObject(body)) throw new Problem(100, 'The request body must be a JSON object.');
 	if (body.messaging_product === undefined) throw new Problem(131008, 'The parameter messaging_product is required.');
 	if (body.messaging_product !== 'whatsapp') throw new Problem(131009, 'Param messaging_product must be whatsapp.');
+	const type = body.type === undefined ? 'text' : body.type;
+	if (typeof type !== 'string' || !(MESSAGE_TYPES as readonly string[]).includes(type)) {
+		throw new Problem(100, `Param type must be one of {${MESSAGE_TYPES.map((name) => name.toUpperCase()).join(', ')}}.`);
+	}
 	for (const key of Object.keys(body)) {
 		if (!SEND_KEYS.has(key)) throw new Problem(100, `Param ${key} is not a valid parameter.`);
 	}
@@ -768,10 +772,6 @@ function validateSend(body: unknown, templates: FakeTemplate[] | undefined): { t
 		const recipient = string(body.recipient, ['recipient'], { required: true, nonEmpty: true }) as string;
 		if (!/^[A-Z]{2}\.[A-Za-z0-9]+$/.test(recipient)) throw new Problem(131009, 'Param recipient is not a valid business-scoped user id.');
 		result.recipient = recipient;
-	}
-	const type = body.type === undefined ? 'text' : body.type;
-	if (typeof type !== 'string' || !(MESSAGE_TYPES as readonly string[]).includes(type)) {
-		throw new Problem(100, `Param type must be one of {${MESSAGE_TYPES.map((name) => name.toUpperCase()).join(', ')}}.`);
 	}
 	result.type = type;
 	for (const other of MESSAGE_TYPES) {
