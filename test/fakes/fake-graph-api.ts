@@ -10,6 +10,12 @@
  *   fake.credentials()                                  // {accessToken, phoneNumberId, businessAccountId, apiVersion, graphApiBaseUrl}
  *   fake.url('106540352242922/messages')                // `${baseUrl}/v24.0/106540352242922/messages`
  *   fake.reset();  await fake.close();
+ *   Options: token, phoneNumbers [{id, displayPhoneNumber, verifiedName}], host, port, fileSizeAs
+ *   ('number' | 'string'), mediaUrlBase, pairRateLimit {maxMessages, perMs} (→ 131056), templates
+ *   [{name, language, bodyParameters?}] (→ 132001 / 132000), sniffMedia (magic bytes → 131053).
+ *   Length limits count characters as Unicode code points (an emoji is one character).
+ *   Defaults: token FAKE_TOKEN, one phone number FAKE_PHONE_NUMBER_ID (display FAKE_DISPLAY_PHONE_NUMBER,
+ *   name FAKE_VERIFIED_NAME), WABA FAKE_WABA_ID, version FAKE_API_VERSION (any version is accepted).
  *
  * ## Routes (any /v<digits>.<digits>/ prefix; Authorization: Bearer <token> required → else 401, code 190)
  *   POST /{phone-number-id}/messages   route 'messages'       a send: validated (131008 missing, 100 unknown
@@ -54,7 +60,11 @@
  *   fake.setMediaUrlBase(url)       where media info points downloads (default: the fake itself); e.g. a
  *                                   foreign host, to check that the token never goes there
  *   fake.addRoute({name, method, path: /^…$/, versioned?, auth?, when?, handle}) extra routes, tried before
- *                                   the built-in ones (webhook overrides, subscribed_apps… later)
+ *                                   the built-in ones (webhook overrides, subscribed_apps… later); `handle`
+ *                                   gets the recorded request plus `params` (the path's capture groups) and
+ *                                   returns {status?, json? | body?, headers?}; `metaError(code, {details})`
+ *                                   builds Meta's error reply. Added routes survive reset().
+ *   Faults only hit requests that matched a route (unknown paths are never faulted).
  *
  * Error bodies are Meta's (reference §6.1):
  *   {error: {message: "(#<code>) <title>", type: "OAuthException", code, error_subcode?,
