@@ -8,6 +8,7 @@ import {
 
 import { sendWhatsAppProperties } from './descriptions';
 import { executeSendWhatsApp } from './execute';
+import { searchTemplates } from './listSearch/searchTemplates';
 
 export class SendWhatsApp implements INodeType {
 	description: INodeTypeDescription = {
@@ -25,6 +26,10 @@ export class SendWhatsApp implements INodeType {
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'whatsAppCloudApi', required: true }],
 		properties: sendWhatsAppProperties,
+	};
+
+	methods = {
+		listSearch: { searchTemplates },
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

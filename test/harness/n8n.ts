@@ -9,7 +9,7 @@
 import express, { type Request, type Response } from 'express';
 import type { AddressInfo } from 'net';
 import type { Server } from 'http';
-import { ExecuteContext, HookContext, WebhookContext } from 'n8n-core';
+import { ExecuteContext, HookContext, LoadOptionsContext, WebhookContext } from 'n8n-core';
 import {
 	NodeHelpers,
 	Workflow,
@@ -20,6 +20,7 @@ import {
 	type IHttpRequestOptions,
 	type INode,
 	type INodeExecutionData,
+	type INodeListSearchResult,
 	type INodeParameters,
 	type INodeType,
 	type IWebhookData,
@@ -164,6 +165,20 @@ export async function runNode(
 	);
 	const output = await setup.nodeType.execute.call(context);
 	return output as INodeExecutionData[][];
+}
+
+/** Calls `methods.listSearch.<method>` with n8n's LoadOptionsContext, as the editor does for a "From List" field. */
+export async function runListSearch(
+	setup: NodeSetup,
+	method: string,
+	filter?: string,
+	paginationToken?: string,
+): Promise<INodeListSearchResult> {
+	const search = setup.nodeType.methods?.listSearch?.[method];
+	if (!search) throw new Error(`No methods.listSearch.${method}`);
+	const { workflow, node } = buildWorkflow(setup);
+	const context = new LoadOptionsContext(workflow, node, additionalData(setup), 'parameters');
+	return search.call(context, filter, paginationToken);
 }
 
 export type LifecycleMethod = 'checkExists' | 'create' | 'delete';

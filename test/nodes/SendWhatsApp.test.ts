@@ -5,8 +5,16 @@
 import type { IDataObject, INodeExecutionData, INodeParameters } from 'n8n-workflow';
 
 import { SendWhatsApp } from '../../nodes/SendWhatsApp/SendWhatsApp.node';
-import { FAKE_DISPLAY_PHONE_NUMBER, FAKE_PHONE_NUMBER_ID, FAKE_TOKEN, FAKE_VERIFIED_NAME, startFakeGraphApi, type FakeGraphApi } from '../fakes/fake-graph-api';
-import { runNode, type NodeSetup } from '../harness/n8n';
+import {
+	FAKE_DISPLAY_PHONE_NUMBER,
+	FAKE_PHONE_NUMBER_ID,
+	FAKE_TOKEN,
+	FAKE_VERIFIED_NAME,
+	FAKE_WABA_ID,
+	startFakeGraphApi,
+	type FakeGraphApi,
+} from '../fakes/fake-graph-api';
+import { runListSearch, runNode, type NodeSetup } from '../harness/n8n';
 
 const SECOND_PHONE_NUMBER_ID = '209876543210987';
 const CUSTOMER = '+16505551234';
@@ -314,6 +322,52 @@ describe('the other operations', () => {
 			],
 		});
 		expect(output[0].json).toMatchObject({ type: 'template', messageStatus: 'accepted' });
+	});
+
+	it('Send Template picked from the list (resource locator value)', async () => {
+		await run({
+			operation: 'sendTemplate',
+			templateName: { __rl: true, mode: 'list', value: 'hello_world' },
+			templateLanguage: 'en_US',
+		});
+		expect(fake.sent[0].payload.template).toEqual({ name: 'hello_world', language: { code: 'en_US' } });
+	});
+
+	it('lists the account\'s templates for the Template field, page by page', async () => {
+		const templates = [
+			{ name: 'hello_world', language: 'en_US', status: 'APPROVED', category: 'UTILITY', id: '1' },
+			{ name: 'order_update', language: 'es', status: 'PENDING', category: 'UTILITY', id: '2' },
+		];
+		fake.addRoute({
+			name: 'templates.list',
+			method: 'GET',
+			path: new RegExp(`^/${FAKE_WABA_ID}/message_templates$`),
+			handle: (request) =>
+				request.query.after === 'CURSOR1'
+					? { json: { data: [{ name: 'late_one', language: 'en', status: 'APPROVED' }], paging: { cursors: { before: 'X', after: 'END' } } } }
+					: { json: { data: templates, paging: { cursors: { before: 'A', after: 'CURSOR1' }, next: `${fake.baseUrl}/next` } } },
+		});
+		const first = await runListSearch(setup({ operation: 'sendTemplate' }), 'searchTemplates', 'hello');
+		expect(first).toEqual({
+			results: [
+				{ name: 'hello_world (en_US)', value: 'hello_world', description: 'UTILITY' },
+				{ name: 'order_update (es, pending)', value: 'order_update', description: 'UTILITY' },
+			],
+			paginationToken: 'CURSOR1',
+		});
+		const [request] = fake.requestsTo('templates.list');
+		expect(request.query).toMatchObject({ name: 'hello', limit: '100' });
+		expect(request.headers.authorization).toBe(`Bearer ${FAKE_TOKEN}`);
+		const second = await runListSearch(setup({ operation: 'sendTemplate' }), 'searchTemplates', undefined, 'CURSOR1');
+		expect(second).toStrictEqual({ results: [{ name: 'late_one (en)', value: 'late_one' }] });
+	});
+
+	it('explains that listing templates needs the WhatsApp Business Account ID', async () => {
+		const credentials = { whatsAppCloudApi: fake.credentials({ businessAccountId: '' }) };
+		await expect(runListSearch(setup({ operation: 'sendTemplate' }, { credentials }), 'searchTemplates')).rejects.toThrow(
+			/WhatsApp Business Account ID/,
+		);
+		expect(fake.requests).toHaveLength(0);
 	});
 
 	it("Send Reaction to the item's messageId by default, never threaded", async () => {

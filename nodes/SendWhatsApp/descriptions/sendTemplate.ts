@@ -4,14 +4,28 @@ const show = { show: { operation: ['sendTemplate'] } };
 
 export const sendTemplateProperties: INodeProperties[] = [
 	{
-		displayName: 'Template Name',
+		displayName: 'Template',
 		name: 'templateName',
-		type: 'string',
-		default: '',
+		type: 'resourceLocator',
+		default: { mode: 'list', value: '' },
 		required: true,
-		placeholder: 'order_update',
-		description: 'The name of an approved template, as shown in WhatsApp Manager → Message templates',
+		description:
+			'An approved template. The list needs the WhatsApp Business Account ID in the credential; otherwise type the name shown in WhatsApp Manager → Message templates.',
 		displayOptions: show,
+		modes: [
+			{
+				displayName: 'From List',
+				name: 'list',
+				type: 'list',
+				typeOptions: { searchListMethod: 'searchTemplates', searchable: true },
+			},
+			{
+				displayName: 'By Name',
+				name: 'name',
+				type: 'string',
+				placeholder: 'order_update',
+			},
+		],
 	},
 	{
 		displayName: 'Language Code',
@@ -20,7 +34,7 @@ export const sendTemplateProperties: INodeProperties[] = [
 		default: 'en_US',
 		required: true,
 		placeholder: 'en_US',
-		description: 'The language of the approved template (for example en, en_US, es, pt_BR)',
+		description: 'The language of the approved template (for example en, en_US, es, pt_BR); the list shows it next to each name',
 		displayOptions: show,
 	},
 	{

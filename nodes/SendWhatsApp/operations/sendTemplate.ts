@@ -38,7 +38,7 @@ export const sendTemplate: MessageBuilder = (input) => {
 		messages: [
 			{
 				type: 'template',
-				name: parameter(input, 'templateName', '').trim(),
+				name: String(input.context.getNodeParameter('templateName', input.itemIndex, '', { extractValue: true }) ?? '').trim(),
 				language: parameter(input, 'templateLanguage', 'en_US').trim(),
 				...(list.length > 0 ? { components: list } : {}),
 			},
