@@ -405,6 +405,21 @@ describe('media', () => {
 			expect(fake.requestsTo('media.download')).toHaveLength(0);
 		});
 
+		it('a trusted host redirecting there does not carry the token along', async () => {
+			fake.addRoute({
+				name: 'test.redirect',
+				method: 'GET',
+				path: /^\/redirect-to-foreign$/,
+				versioned: false,
+				handle: () => ({ status: 302, body: '', headers: { location: `${foreignUrl}/elsewhere` } }),
+			});
+			const download = await client().downloadMedia(`${fake.baseUrl}/redirect-to-foreign`);
+			expect(download.data).toEqual(Buffer.from('foreign bytes'));
+			expect(fake.requestsTo('test.redirect')[0].headers.authorization).toBe(`Bearer ${fake.token}`);
+			expect(seen).toHaveLength(1);
+			expect(seen[0].authorization).toBeUndefined();
+		});
+
 		it('is refused when no plain requester is available, and nothing is sent there', async () => {
 			const id = fake.addMedia(Buffer.from('x'), 'image/png');
 			const info = await client().getMediaInfo(id);
