@@ -768,3 +768,55 @@ export function normalizeWebhook(body: unknown, hooks: NormalizeHooks = {}): Nor
 	}
 	return result;
 }
+
+/** The statuses the trigger names; anything else Meta sends counts as "other". */
+export const KNOWN_STATUSES = new Set(['sent', 'delivered', 'read', 'failed', 'played']);
+
+export interface SelectionOptions {
+	/** Business phone number ids to keep; empty: all. */
+	phoneNumberIds?: ReadonlySet<string>;
+	/** Status kinds to keep: known statuses, `error` (value-level errors), `other`. Undefined: all. */
+	statuses?: ReadonlySet<string>;
+	/** Remembers what was emitted; `checkAndAdd(key)` true means "already emitted". */
+	seen?: { checkAndAdd(key: string): boolean };
+}
+
+export interface Selection {
+	messages: InboundMessageItem[];
+	/** Statuses and value-level errors, in arrival order of their kind. */
+	statuses: StatusItem[];
+	/** Left out because already emitted (Meta re-delivered them). */
+	duplicates: number;
+	/** Left out by the phone number or status filter. */
+	filtered: number;
+}
+
+/** Which status filter value an item falls under. */
+export function statusKind(item: StatusItem): string {
+	if (item.status === 'error' && item.messageId === null) return 'error';
+	return KNOWN_STATUSES.has(item.status) ? item.status : 'other';
+}
+
+/**
+ * Applies the trigger's filters, then drops what was already emitted: messages by id,
+ * statuses by id + status (Meta's dedup keys, reference §1.3). Items without an id are kept.
+ */
+export function selectWebhookItems(normalized: NormalizedWebhook, options: SelectionOptions = {}): Selection {
+	const selection: Selection = { messages: [], statuses: [], duplicates: 0, filtered: 0 };
+	const phoneAllowed = (id: string) => !options.phoneNumberIds || options.phoneNumberIds.size === 0 || options.phoneNumberIds.has(id);
+	const fresh = (key: string | undefined) => {
+		if (key === undefined || !options.seen) return true;
+		if (!options.seen.checkAndAdd(key)) return true;
+		selection.duplicates++;
+		return false;
+	};
+	for (const item of normalized.messages) {
+		if (!phoneAllowed(item.phoneNumberId)) selection.filtered++;
+		else if (fresh(item.messageId !== '' ? `message:${item.phoneNumberId}:${item.messageId}` : undefined)) selection.messages.push(item);
+	}
+	for (const item of [...normalized.statuses, ...normalized.errors]) {
+		if (!phoneAllowed(item.phoneNumberId) || (options.statuses && !options.statuses.has(statusKind(item)))) selection.filtered++;
+		else if (fresh(item.messageId !== null ? `status:${item.phoneNumberId}:${item.messageId}:${item.status}` : undefined)) selection.statuses.push(item);
+	}
+	return selection;
+}

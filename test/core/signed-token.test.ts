@@ -1,9 +1,10 @@
-import { createHmac } from 'crypto';
+import { createHash, createHmac } from 'crypto';
 import fc from 'fast-check';
 
 import { DEFAULT_TOKEN_TTL_SECONDS, SignedTokens, deriveTokenKey, tokenSecret } from '../../core/signed-token';
 
-const SECRET = '0123456789abcdef0123456789abcdef';
+/** A 32-hex-character test value shaped like a Meta App Secret. */
+const SECRET = createHash('md5').update('test app secret').digest('hex');
 const T0 = Date.UTC(2026, 4, 1, 12, 0, 0);
 const CLAIMS = { to: '+16505551234', phoneNumberId: '106540352242922', replyTo: 'wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=' };
 

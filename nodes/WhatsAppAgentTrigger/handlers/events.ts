@@ -1,0 +1,134 @@
+/**
+ * POST `webhook`: Meta's event deliveries. In order, all within microseconds:
+ * signature on the raw bytes (401 + reason + log line when it fails) → JSON → normalize →
+ * phone-number and status filters → dedup → answer Meta 200. Only then, if "Download Media"
+ * is on, the media is fetched (Meta is never kept waiting), and the run starts.
+ */
+import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+
+import {
+	normalizeWebhook,
+	selectWebhookItems,
+	type InboundMessageItem,
+	type NormalizeHooks,
+} from '../../../core/inbound-normalizer';
+import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../../core/webhook-signature';
+import { dedupCacheFor } from '../dedupRegistry';
+import { createMediaClient, fetchMedia, mediaFileName } from '../media';
+import {
+	hasCloudCredential,
+	headerOf,
+	rawBodyOf,
+	readOptions,
+	readWebhookCredential,
+	respondJson,
+	triggerUrls,
+} from '../request';
+
+export const NOT_JSON_REASON = 'The body is not JSON. Meta always sends JSON: is something else posting to this URL?';
+
+export const NO_CLOUD_CREDENTIAL_FOR_DOWNLOAD =
+	'"Download Media" is on but the trigger has no WhatsApp Cloud API credential: select one in the trigger to download media';
+
+/** Media downloads after the answer: per request, one retry. */
+const MEDIA_TIMEOUT_MS = 15_000;
+
+function parseBody(context: IWebhookFunctions, raw: Buffer): { ok: true; value: unknown } | { ok: false } {
+	const contentType = String(context.getHeaderData()['content-type'] ?? '');
+	const parsed = context.getBodyData() as unknown;
+	// n8n has already parsed a JSON body (and answered 422 itself when that failed).
+	if (/json/i.test(contentType) && parsed !== null && typeof parsed === 'object' && !Buffer.isBuffer(parsed)) {
+		return { ok: true, value: parsed };
+	}
+	if (raw.length === 0) return { ok: true, value: {} };
+	try {
+		return { ok: true, value: JSON.parse(raw.toString('utf8')) as unknown };
+	} catch {
+		return { ok: false };
+	}
+}
+
+async function attachMedia(context: IWebhookFunctions, items: INodeExecutionData[]): Promise<void> {
+	const withMedia = items.filter((item) => (item.json as unknown as InboundMessageItem).media?.id);
+	if (withMedia.length === 0) return;
+	if (!hasCloudCredential(context)) {
+		for (const item of withMedia) item.json.mediaError = NO_CLOUD_CREDENTIAL_FOR_DOWNLOAD;
+		context.logger.warn(`WhatsApp Agent Trigger "${context.getNode().name}": ${NO_CLOUD_CREDENTIAL_FOR_DOWNLOAD}`);
+		return;
+	}
+	const client = await createMediaClient(context, MEDIA_TIMEOUT_MS, 1);
+	await Promise.all(
+		withMedia.map(async (item) => {
+			const message = item.json as unknown as InboundMessageItem;
+			const media = message.media!;
+			let failure: unknown;
+			try {
+				const fetched = await fetchMedia(client, media.id!, message.phoneNumberId || undefined, media.mimeType ?? undefined);
+				const fileName = mediaFileName(message.type, media.id!, fetched.mimeType, media.filename);
+				item.binary = { data: await context.helpers.prepareBinaryData(fetched.data, fileName, fetched.mimeType) };
+			} catch (error) {
+				failure = error;
+			}
+			if (failure !== undefined) {
+				const reason = failure instanceof Error ? failure.message : String(failure);
+				item.json.mediaError = `The media could not be downloaded: ${reason}`;
+				context.logger.warn(`WhatsApp Agent Trigger "${context.getNode().name}": media ${media.id} of message ${message.messageId} could not be downloaded: ${reason}`);
+			}
+		}),
+	);
+}
+
+export async function handleEvents(context: IWebhookFunctions): Promise<IWebhookResponseData> {
+	const options = readOptions(context);
+	const credential = await readWebhookCredential(context);
+	const raw = await rawBodyOf(context);
+	const node = context.getNode();
+
+	if (!options.skipSignatureCheck) {
+		const check = verifyWebhookSignature(raw, headerOf(context, SIGNATURE_HEADER), credential.appSecret);
+		if (!check.ok) {
+			context.logger.warn(`WhatsApp Agent Trigger "${node.name}" refused a POST with 401: ${check.reason}`);
+			respondJson(context, 401, { received: false, error: check.reason });
+			return { noWebhookResponse: true };
+		}
+	}
+
+	const body = parseBody(context, raw);
+	if (!body.ok) {
+		respondJson(context, 400, { received: false, error: NOT_JSON_REASON });
+		return { noWebhookResponse: true };
+	}
+
+	const hooks: NormalizeHooks = {};
+	const urls = triggerUrls(context);
+	const tokens = credential.tokens;
+	if (tokens && urls) {
+		hooks.replyCallback = (claims) => `${urls.reply}?token=${tokens.replyCallbackToken(claims, options.replyCallbackTtlSeconds)}`;
+		if (hasCloudCredential(context)) {
+			hooks.mediaUrl = (claims) => `${urls.media}?token=${tokens.mediaLinkToken(claims, options.mediaLinkTtlSeconds)}`;
+		}
+	}
+	const normalized = normalizeWebhook(body.value, hooks);
+	const selection = selectWebhookItems(normalized, {
+		phoneNumberIds: options.phoneNumberIds,
+		statuses: options.statuses,
+		seen: options.ignoreDuplicates ? dedupCacheFor(`${context.getWorkflow().id ?? ''}:${node.id}:${node.webhookId ?? ''}`) : undefined,
+	});
+
+	const receipt: IDataObject = {
+		received: true,
+		messages: selection.messages.length,
+		statuses: selection.statuses.length,
+		duplicates: selection.duplicates,
+		filtered: selection.filtered,
+	};
+	if (normalized.ignored) receipt.ignored = normalized.ignored;
+	// Meta is answered before anything slow happens.
+	respondJson(context, 200, receipt);
+
+	if (selection.messages.length === 0 && selection.statuses.length === 0) return { noWebhookResponse: true };
+	const messages: INodeExecutionData[] = selection.messages.map((item) => ({ json: item as unknown as IDataObject }));
+	const statuses: INodeExecutionData[] = selection.statuses.map((item) => ({ json: item as unknown as IDataObject }));
+	if (options.downloadMedia) await attachMedia(context, messages);
+	return { noWebhookResponse: true, workflowData: [messages, statuses, []] };
+}

@@ -1,0 +1,84 @@
+/**
+ * POST `reply?token=…`: an agent sends more replies later (SPEC §3). The token says who to
+ * answer, from which business number and which message is answered; the body is read with
+ * the same lenient parser as Call External Agent's answers. Valid → 202 with a receipt and
+ * one item on Agent Callbacks, shaped like Call External Agent's output so Send WhatsApp's
+ * "Send Agent Reply" sends it. Forged or malformed token → 401, expired → 410, body that is
+ * not a reply → 422 saying what is wrong; nothing is emitted then.
+ */
+import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
+
+import { AgentReplyFormatError, parseAgentReply, type AgentReply } from '../../../core/agent-reply-parser';
+import { WhatsAppValidationError } from '../../../core/errors';
+import { queryParameter, rawBodyOf, readWebhookCredential, respondJson } from '../request';
+
+export const REPLY_CALLBACK_REASONS = {
+	noSecret:
+		'Reply links are disabled: the WhatsApp Webhook credential has neither an App Secret nor a Verify Token to sign them with',
+	missing: 'No token: use the whole reply_callback URL, including ?token=…',
+	malformed: 'The token is damaged: use the reply_callback URL exactly as received',
+	forged: 'The token is not valid for this trigger (was it changed, or made with another credential?)',
+	expired: 'The reply_callback link has expired: the customer has to write again before the agent can answer',
+} as const;
+
+export async function handleReplyCallback(context: IWebhookFunctions): Promise<IWebhookResponseData> {
+	const { tokens } = await readWebhookCredential(context);
+	const token = queryParameter(context, 'token');
+	if (!tokens) {
+		respondJson(context, 401, { accepted: false, error: REPLY_CALLBACK_REASONS.noSecret });
+		return { noWebhookResponse: true };
+	}
+	if (token === '') {
+		respondJson(context, 401, { accepted: false, error: REPLY_CALLBACK_REASONS.missing });
+		return { noWebhookResponse: true };
+	}
+	const verified = tokens.verifyReplyCallbackToken(token);
+	if (!verified.ok) {
+		const status = verified.reason === 'expired' ? 410 : 401;
+		context.logger.warn(`WhatsApp Agent Trigger "${context.getNode().name}" refused a reply callback with ${status}: token ${verified.reason}`);
+		respondJson(context, status, { accepted: false, error: REPLY_CALLBACK_REASONS[verified.reason] });
+		return { noWebhookResponse: true };
+	}
+
+	const raw = await rawBodyOf(context);
+	const contentType = String(context.getHeaderData()['content-type'] ?? '');
+	let reply: AgentReply | undefined;
+	let failure: unknown;
+	try {
+		reply = parseAgentReply(raw, { contentType });
+	} catch (error) {
+		failure = error;
+	}
+	if (!reply) {
+		const problem: IDataObject = { accepted: false };
+		if (failure instanceof WhatsAppValidationError) {
+			problem.error = failure.message;
+			problem.field = failure.field;
+		} else if (failure instanceof AgentReplyFormatError) {
+			problem.error = failure.message;
+		} else {
+			problem.error = `The reply could not be read: ${failure instanceof Error ? failure.message : String(failure)}`;
+		}
+		respondJson(context, 422, problem);
+		return { noWebhookResponse: true };
+	}
+
+	const { to, phoneNumberId, replyTo, expiresAt } = verified.payload;
+	const expires = new Date(expiresAt * 1000).toISOString();
+	respondJson(context, 202, {
+		accepted: true,
+		messages: reply.messages.length,
+		noReply: reply.noReply,
+		replyTo,
+		expiresAt: expires,
+	});
+	const item: IDataObject = {
+		phone_number: to,
+		phoneNumberId,
+		replyTo,
+		messages: reply.messages as unknown as IDataObject[],
+		noReply: reply.noReply,
+		callback: { receivedAt: new Date().toISOString(), expiresAt: expires },
+	};
+	return { noWebhookResponse: true, workflowData: [[], [], [{ json: item }]] };
+}

@@ -1,0 +1,117 @@
+/**
+ * Small n8n glue shared by the trigger's four endpoints: options, credentials, raw body,
+ * the trigger's own URLs, and writing the HTTP answer ourselves (with `responseMode:
+ * 'onReceived'` n8n would otherwise answer the literal text "firstEntryJson").
+ */
+import type { IDataObject, IWebhookFunctions } from 'n8n-workflow';
+
+import { SignedTokens, tokenSecret } from '../../core/signed-token';
+import {
+	DEFAULT_MEDIA_LINK_MINUTES,
+	DEFAULT_REPLY_CALLBACK_HOURS,
+	STATUS_CHOICES,
+} from './description';
+
+export const WEBHOOK_CREDENTIAL = 'whatsAppWebhookApi';
+export const CLOUD_CREDENTIAL = 'whatsAppCloudApi';
+
+export interface TriggerOptions {
+	downloadMedia: boolean;
+	ignoreDuplicates: boolean;
+	mediaLinkTtlSeconds: number;
+	/** Empty: every phone number id. */
+	phoneNumberIds: Set<string>;
+	replyCallbackTtlSeconds: number;
+	skipSignatureCheck: boolean;
+	statuses: Set<string>;
+}
+
+function positive(value: unknown, fallback: number): number {
+	return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+export function readOptions(context: IWebhookFunctions): TriggerOptions {
+	const options = (context.getNodeParameter('options', {}) ?? {}) as IDataObject;
+	const ids = typeof options.phoneNumberIds === 'string' ? options.phoneNumberIds : '';
+	const statuses = Array.isArray(options.statuses) ? options.statuses.map(String) : [...STATUS_CHOICES];
+	return {
+		downloadMedia: options.downloadMedia === true,
+		ignoreDuplicates: options.ignoreDuplicates !== false,
+		mediaLinkTtlSeconds: Math.round(positive(options.mediaLinkLifetimeMinutes, DEFAULT_MEDIA_LINK_MINUTES) * 60),
+		phoneNumberIds: new Set(
+			ids
+				.split(/[\s,;]+/)
+				.map((id) => id.trim())
+				.filter((id) => id !== ''),
+		),
+		replyCallbackTtlSeconds: Math.round(positive(options.replyCallbackLifetimeHours, DEFAULT_REPLY_CALLBACK_HOURS) * 3600),
+		skipSignatureCheck: options.skipSignatureCheck === true,
+		statuses: new Set(statuses),
+	};
+}
+
+export interface WebhookCredential {
+	verifyToken: string;
+	appSecret: string;
+	/** Signs and verifies reply-callback and media links; undefined when the credential has no secret at all. */
+	tokens: SignedTokens | undefined;
+}
+
+export async function readWebhookCredential(context: IWebhookFunctions): Promise<WebhookCredential> {
+	const data = await context.getCredentials(WEBHOOK_CREDENTIAL);
+	const verifyToken = typeof data.verifyToken === 'string' ? data.verifyToken : '';
+	const appSecret = typeof data.appSecret === 'string' ? data.appSecret : '';
+	const secret = tokenSecret({ appSecret, verifyToken });
+	return { verifyToken, appSecret, tokens: secret === undefined ? undefined : new SignedTokens({ secret }) };
+}
+
+/** Whether the node has a WhatsApp Cloud API credential selected (needed to fetch media). */
+export function hasCloudCredential(context: IWebhookFunctions): boolean {
+	return Boolean(context.getNode().credentials?.[CLOUD_CREDENTIAL]);
+}
+
+/** The exact bytes received (n8n keeps them as `rawBody`). */
+export async function rawBodyOf(context: IWebhookFunctions): Promise<Buffer> {
+	const request = context.getRequestObject();
+	if (!Buffer.isBuffer(request.rawBody) && typeof request.readRawBody === 'function') await request.readRawBody();
+	return Buffer.isBuffer(request.rawBody) ? request.rawBody : Buffer.alloc(0);
+}
+
+export interface TriggerUrls {
+	events: string;
+	reply: string;
+	media: string;
+}
+
+/**
+ * The production URLs of the trigger's paths, from the `default` webhook's URL (…/webhook)
+ * with its last segment replaced. Undefined when n8n does not know its own URL.
+ */
+export function triggerUrls(context: IWebhookFunctions): TriggerUrls | undefined {
+	const events = context.getNodeWebhookUrl('default');
+	if (!events) return undefined;
+	const base = events.slice(0, events.lastIndexOf('/') + 1);
+	return { events, reply: `${base}reply`, media: `${base}media` };
+}
+
+/** A query parameter as one string ('' when absent or given several times). */
+export function queryParameter(context: IWebhookFunctions, name: string): string {
+	const query = context.getQueryData() as Record<string, unknown>;
+	const value = query[name];
+	return typeof value === 'string' ? value : '';
+}
+
+export function headerOf(context: IWebhookFunctions, name: string): string | undefined {
+	const value = context.getHeaderData()[name];
+	return Array.isArray(value) ? value.join(', ') : value;
+}
+
+export function respondJson(context: IWebhookFunctions, status: number, body: IDataObject): void {
+	const response = context.getResponseObject();
+	response.status(status).json(body);
+}
+
+export function respondText(context: IWebhookFunctions, status: number, body: string): void {
+	const response = context.getResponseObject();
+	response.status(status).type('text/plain').send(body);
+}
