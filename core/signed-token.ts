@@ -45,6 +45,13 @@ export type TokenFailure = 'malformed' | 'forged' | 'expired';
 export type TokenVerification<T> = { ok: true; payload: Verified<T> } | { ok: false; reason: TokenFailure };
 
 const SIGNATURE_LENGTH = 43; // 32 bytes in unpadded base64url
+
+/**
+ * Longest token made or accepted. Real claims (wamids ≤ 128 characters, phone ids) give
+ * ~250 characters; a longer one would come from a malformed webhook and make a URL that
+ * proxies truncate, so none is made.
+ */
+export const MAX_TOKEN_LENGTH = 4096;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 export function deriveTokenKey(secret: string, purpose: TokenPurpose): Buffer {
@@ -68,14 +75,15 @@ function signPart(key: Buffer, body: string): string {
 	return createHmac('sha256', key).update(body).digest('base64url');
 }
 
-function encode(key: Buffer, claims: Encoded): string {
+function encode(key: Buffer, claims: Encoded): string | null {
 	const body = Buffer.from(JSON.stringify(claims), 'utf8').toString('base64url');
+	if (body.length + 1 + SIGNATURE_LENGTH > MAX_TOKEN_LENGTH) return null;
 	return `${body}.${signPart(key, body)}`;
 }
 
 /** Structure → signature → JSON → expiry, so a tampered token is "forged" even when also expired. */
 function decode(key: Buffer, token: unknown, nowMs: number): { ok: true; claims: Encoded } | { ok: false; reason: TokenFailure } {
-	if (typeof token !== 'string' || token.length > 4096) return { ok: false, reason: 'malformed' };
+	if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'malformed' };
 	const dot = token.indexOf('.');
 	if (dot <= 0 || dot !== token.lastIndexOf('.')) return { ok: false, reason: 'malformed' };
 	const body = token.slice(0, dot);
@@ -127,7 +135,8 @@ export class SignedTokens {
 		return Math.floor(this.now() / 1000) + Math.round(ttl);
 	}
 
-	replyCallbackToken(claims: ReplyCallbackClaims, ttlSeconds?: number): string {
+	/** The token, or null when the claims are too long for a URL (never for real Meta ids). */
+	replyCallbackToken(claims: ReplyCallbackClaims, ttlSeconds?: number): string | null {
 		return encode(this.replyKey, {
 			p: 'r',
 			to: claims.to,
@@ -147,7 +156,8 @@ export class SignedTokens {
 		return { ok: true, payload: { to: to as string, phoneNumberId: pn as string, replyTo: re as string, expiresAt: exp as number } };
 	}
 
-	mediaLinkToken(claims: MediaLinkClaims, ttlSeconds?: number): string {
+	/** The token, or null when the claims are too long for a URL. */
+	mediaLinkToken(claims: MediaLinkClaims, ttlSeconds?: number): string | null {
 		const encoded: Encoded = { p: 'm', id: claims.mediaId };
 		if (claims.mimeType) encoded.mt = claims.mimeType;
 		if (claims.phoneNumberId) encoded.pn = claims.phoneNumberId;

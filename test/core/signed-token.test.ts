@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'crypto';
 import fc from 'fast-check';
 
-import { DEFAULT_TOKEN_TTL_SECONDS, SignedTokens, deriveTokenKey, tokenSecret } from '../../core/signed-token';
+import { DEFAULT_TOKEN_TTL_SECONDS, MAX_TOKEN_LENGTH, SignedTokens, deriveTokenKey, tokenSecret } from '../../core/signed-token';
 
 /** A 32-hex-character test value shaped like a Meta App Secret. */
 const SECRET = createHash('md5').update('test app secret').digest('hex');
@@ -14,8 +14,8 @@ function clock(start = T0) {
 }
 
 /** Re-encodes a token's claims and re-signs them with the given key (a forger who knows or guesses a key). */
-function resign(token: string, key: Buffer, change: (claims: Record<string, unknown>) => void): string {
-	const claims = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'));
+function resign(token: string | null, key: Buffer, change: (claims: Record<string, unknown>) => void): string {
+	const claims = JSON.parse(Buffer.from(token!.split('.')[0], 'base64url').toString('utf8'));
 	change(claims);
 	const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
 	return `${body}.${createHmac('sha256', key).update(body).digest('base64url')}`;
@@ -57,7 +57,7 @@ describe('SignedTokens: reply callbacks', () => {
 	it('calls tampered claims forged, even when the tampered token is also expired', () => {
 		const time = clock();
 		const tokens = new SignedTokens({ secret: SECRET, now: time.now });
-		const token = tokens.replyCallbackToken(CLAIMS);
+		const token = tokens.replyCallbackToken(CLAIMS)!;
 		const [, signature] = token.split('.');
 		const claims = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString());
 		claims.to = '+19995550000';
@@ -111,7 +111,7 @@ describe('SignedTokens: reply callbacks', () => {
 
 	it('never verifies a random or mutated token (property)', () => {
 		const tokens = new SignedTokens({ secret: SECRET, now: () => T0 });
-		const good = tokens.replyCallbackToken(CLAIMS);
+		const good = tokens.replyCallbackToken(CLAIMS)!;
 		fc.assert(
 			fc.property(fc.string(), (candidate) => tokens.verifyReplyCallbackToken(candidate).ok === false),
 			{ numRuns: 500 },
@@ -124,6 +124,17 @@ describe('SignedTokens: reply callbacks', () => {
 			}),
 			{ numRuns: 500 },
 		);
+	});
+});
+
+describe('SignedTokens: size', () => {
+	it('makes no token for claims too long for a URL (only a malformed webhook has those)', () => {
+		const tokens = new SignedTokens({ secret: SECRET, now: () => T0 });
+		expect(tokens.replyCallbackToken({ ...CLAIMS, phoneNumberId: '1'.repeat(5000) })).toBeNull();
+		expect(tokens.mediaLinkToken({ mediaId: 'x'.repeat(5000) })).toBeNull();
+		const longest = tokens.replyCallbackToken({ ...CLAIMS, replyTo: 'w'.repeat(128) });
+		expect(longest!.length).toBeLessThan(MAX_TOKEN_LENGTH);
+		expect(tokens.verifyReplyCallbackToken(longest).ok).toBe(true);
 	});
 });
 

@@ -27,6 +27,7 @@ import {
 	verifyWebhook,
 	webhookBody,
 } from '../fakes/meta-webhook';
+import { WebhookMutator } from '../fakes/webhook-mutator';
 import { runWebhookMethod, startWebhookServer, type NodeSetup, type WebhookServer } from '../harness/n8n';
 
 /** A 32-hex-character test value shaped like a Meta App Secret. */
@@ -676,6 +677,48 @@ describe('media: signed links and downloads', () => {
 		await post(server, imageMessage('1'));
 		const [item] = json(server.runs[0].workflowData[0]);
 		expect(item.mediaError).toBe(NO_CLOUD_CREDENTIAL_FOR_DOWNLOAD);
+	});
+});
+
+describe('fuzz over real HTTP', () => {
+	it('300 mutated, correctly signed deliveries: every one answered (200, or 400/422 for non-JSON), never a 500', async () => {
+		const server = await serve({ options: { ignoreDuplicates: false } });
+		const mutator = new WebhookMutator(424242);
+		const bases = fixtureNames().map((name) => loadFixture(name));
+		const statuses = new Map<number, number>();
+		for (let run = 0; run < 300; run++) {
+			const { text } = mutator.serialise(mutator.mutate(mutator.pick(bases)));
+			const response = await fetch(server.url('webhook'), {
+				method: 'POST',
+				headers: { 'content-type': mutator.chance(0.9) ? 'application/json' : 'text/plain', 'x-hub-signature-256': signLikeMeta(text, SECRET) },
+				body: text,
+			});
+			statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+			expect([200, 400, 422]).toContain(response.status);
+			await response.arrayBuffer();
+		}
+		expect(statuses.get(200)).toBeGreaterThan(200);
+		expect(server.logs.filter((log) => log.level === 'error')).toEqual([]);
+		for (const run of server.runs) {
+			expect(run.workflowData).toHaveLength(3);
+			expect(() => JSON.stringify(run.workflowData)).not.toThrow();
+		}
+		expect(server.runs.length).toBeGreaterThan(50);
+	});
+
+	it('mutated reply-callback bodies: 202 or 422, never a 500', async () => {
+		const server = await serve();
+		await post(server, textMessageBody('hi', { id: 'wamid.FUZZ' }));
+		const url = json(server.runs[0].workflowData[0])[0].reply_callback;
+		const mutator = new WebhookMutator(777);
+		const bases = [{ messages: [{ type: 'text', text: 'a' }, { image: 'https://example.com/a.png' }] }, { content: 'x' }, 'plain text', { type: 'no_reply' }];
+		for (let run = 0; run < 100; run++) {
+			const { text } = mutator.serialise(mutator.mutate(mutator.pick(bases)));
+			const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+			expect([202, 422]).toContain(response.status);
+			await response.arrayBuffer();
+		}
+		expect(server.logs.filter((log) => log.level === 'error')).toEqual([]);
 	});
 });
 

@@ -103,9 +103,15 @@ export async function handleEvents(context: IWebhookFunctions): Promise<IWebhook
 	const urls = triggerUrls(context);
 	const tokens = credential.tokens;
 	if (tokens && urls) {
-		hooks.replyCallback = (claims) => `${urls.reply}?token=${tokens.replyCallbackToken(claims, options.replyCallbackTtlSeconds)}`;
+		hooks.replyCallback = (claims) => {
+			const token = tokens.replyCallbackToken(claims, options.replyCallbackTtlSeconds);
+			return token === null ? null : `${urls.reply}?token=${token}`;
+		};
 		if (hasCloudCredential(context)) {
-			hooks.mediaUrl = (claims) => `${urls.media}?token=${tokens.mediaLinkToken(claims, options.mediaLinkTtlSeconds)}`;
+			hooks.mediaUrl = (claims) => {
+				const token = tokens.mediaLinkToken(claims, options.mediaLinkTtlSeconds);
+				return token === null ? null : `${urls.media}?token=${token}`;
+			};
 		}
 	}
 	const normalized = normalizeWebhook(body.value, hooks);
