@@ -13,7 +13,7 @@ import type { CanonicalMessage, CanonicalMessageType, MediaMessage } from './can
 import { WhatsAppValidationError } from './errors';
 import { LIMITS } from './limits';
 import { markdownToWhatsApp } from './markdown-to-whatsapp';
-import { splitText } from './split-text';
+import { MIN_SPLIT_LIMIT, splitText } from './split-text';
 
 export interface PlanOptions {
 	/** Longest text message, at most 4096 (WhatsApp's limit); lower values give shorter messages. */
@@ -47,11 +47,15 @@ export interface PlannedPart {
 }
 
 export const DEFAULT_TEXT_LIMIT = LIMITS.textBody;
-/** Below this a numbered piece would be mostly its ` (i/n)` suffix. */
-export const MIN_TEXT_LIMIT = 20;
+/** Below this a numbered piece would be mostly its ` (i/n)` suffix (the splitter's own minimum). */
+export const MIN_TEXT_LIMIT = MIN_SPLIT_LIMIT;
 
 const CAPTION_TYPES = new Set(['image', 'video', 'document']);
-const charCount = (value: string) => [...value].length;
+/**
+ * Lengths are counted in UTF-16 code units, as the splitter does: never fewer than Meta's
+ * character count, so whatever fits here fits there.
+ */
+const charCount = (value: string) => value.length;
 
 /** JSON with object keys sorted and undefined dropped, so equal content always hashes the same. */
 export function canonicalJson(value: unknown): string {
@@ -81,17 +85,14 @@ function validateLimit(textLimit: number): number {
 	return textLimit;
 }
 
-/** Splits, numbering only when the text really needed more than one message. */
-function split(text: string, limit: number, numbering: boolean): string[] {
-	const pieces = splitText(text, { limit });
-	if (!numbering || pieces.length < 2) return pieces;
-	return splitText(text, { limit, numbering: true });
+/** Drops the whitespace at a cut, keeping the indentation of a line that starts after it. */
+function afterCut(rest: string): string {
+	return /^[ \t]*\r?\n/.test(rest) ? rest.replace(/^\s*\n/, '') : rest.trimStart();
 }
 
-/** What follows `head` in `text` (the splitter cuts at a boundary and trims around it). */
-function remainderAfter(text: string, head: string, pieces: string[]): string {
-	const at = text.indexOf(head);
-	return at >= 0 ? text.slice(at + head.length).trim() : pieces.slice(1).join('\n\n');
+/** Numbering (` (i/n)`) is added by the splitter only when the text needed several parts. */
+function split(text: string, limit: number, numbering: boolean): string[] {
+	return splitText(text, { limit, numbering });
 }
 
 interface Draft {
@@ -109,11 +110,12 @@ export function planMessages(messages: CanonicalMessage[], options: PlanOptions 
 		const converted = markdownToWhatsApp(text);
 		return converted.trim() === '' ? text : converted;
 	};
+	const textDraft = (text: string, source: number, previewUrl: boolean | undefined): Draft => ({
+		source,
+		message: { type: 'text', text, ...(previewUrl !== undefined ? { previewUrl } : {}) },
+	});
 	const texts = (text: string, source: number, previewUrl: boolean | undefined): Draft[] =>
-		split(text, textLimit, numbering).map((piece) => ({
-			source,
-			message: { type: 'text', text: piece, ...(previewUrl !== undefined ? { previewUrl } : {}) },
-		}));
+		split(text, textLimit, numbering).map((piece) => textDraft(piece, source, previewUrl));
 
 	const drafts: Draft[] = [];
 	messages.forEach((message, source) => {
@@ -131,7 +133,7 @@ export function planMessages(messages: CanonicalMessage[], options: PlanOptions 
 			case 'buttons':
 			case 'list': {
 				const body = format(message.body);
-				if (charCount(body) > LIMITS.interactiveBody) {
+				if ([...body].length > LIMITS.interactiveBody) {
 					throw new WhatsAppValidationError(
 						`${field}[${source}].body: must be at most ${LIMITS.interactiveBody} characters`,
 						`${field}[${source}].body`,
@@ -157,11 +159,15 @@ export function planMessages(messages: CanonicalMessage[], options: PlanOptions 
 		if (charCount(caption) <= captionLimit) return [{ source, message: { ...message, caption } }];
 		const pieces = splitText(caption, { limit: captionLimit });
 		const head = pieces[0] ?? '';
-		const rest = remainderAfter(caption, head, pieces);
-		return [
-			{ source, message: head ? { ...message, caption: head } : withoutCaption },
-			...(rest ? texts(rest, source, options.previewUrl) : []),
-		];
+		const at = caption.indexOf(head);
+		// The rest of the caption (from where the first piece ends) is split again at the text
+		// limit, usually into fewer messages. When the splitter had to close and re-open a code
+		// fence, the head is not a plain slice: its pieces are then sent as they are.
+		const overflow =
+			at >= 0
+				? texts(afterCut(caption.slice(at + head.length)), source, options.previewUrl)
+				: pieces.slice(1).map((piece) => textDraft(piece, source, options.previewUrl));
+		return [{ source, message: head ? { ...message, caption: head } : withoutCaption }, ...overflow];
 	}
 
 	const parts = drafts.length;

@@ -68,7 +68,7 @@ describe('planMessages: text', () => {
 		expect(none[0].message).not.toHaveProperty('previewUrl');
 	});
 
-	it.each([0, 19, 4097, 1.5, Number.NaN])('refuses text limit %p', (textLimit) => {
+	it.each([0, 31, 4097, 1.5, Number.NaN])('refuses text limit %p', (textLimit) => {
 		expect(() => planMessages(messages([{ type: 'text', text: 'a' }]), { textLimit })).toThrow(WhatsAppValidationError);
 	});
 });
@@ -92,6 +92,24 @@ describe('planMessages: captions', () => {
 		expect(plan.every((part) => part.source === 0)).toBe(true);
 		// Every part is sendable as is.
 		for (const part of plan) expect(() => buildMessagePayload(part.message, { recipient: { to: '+16505551234' } })).not.toThrow();
+	});
+
+	it('starts the overflow where the caption was cut, without the whitespace of the cut', () => {
+		const sentences = Array.from({ length: 50 }, (_, index) => `Sentence number ${index} is here.`).join(' '); // one paragraph
+		const plan = planMessages(messages([{ type: 'image', mediaId: '1', caption: sentences }]));
+		const head = (plan[0].message as { caption: string }).caption;
+		expect(head.endsWith('.')).toBe(true);
+		expect(plan.length).toBe(2);
+		expect(textOf(plan[1])).toMatch(/^Sentence number \d+ is here\./);
+		expect(`${head} ${textOf(plan[1])}`).toBe(sentences);
+	});
+
+	it('counts UTF-16 units for captions, like the splitter: 600 emoji do not fit in 1024', () => {
+		const caption = '😀'.repeat(600);
+		const plan = planMessages(messages([{ type: 'image', mediaId: '1', caption }]));
+		expect(plan.length).toBe(2);
+		expect((plan[0].message as { caption: string }).caption.length).toBeLessThanOrEqual(1024);
+		expect((plan[0].message as { caption: string }).caption + textOf(plan[1])).toBe(caption);
 	});
 
 	it('caps the caption at a text limit below 1024', () => {

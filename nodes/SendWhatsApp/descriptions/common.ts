@@ -97,7 +97,7 @@ export const optionsProperty: INodeProperties = {
 			displayName: 'Text Limit',
 			name: 'textLimit',
 			type: 'number',
-			typeOptions: { minValue: 20, maxValue: 4096 },
+			typeOptions: { minValue: 32, maxValue: 4096 },
 			default: 4096,
 			description:
 				"Longest text message in characters. Longer text is split at paragraphs, lines, sentences or words. WhatsApp's maximum is 4096; a lower value gives shorter messages.",
