@@ -92,7 +92,19 @@ function afterCut(rest: string): string {
 
 /** Numbering (` (i/n)`) is added by the splitter only when the text needed several parts. */
 function split(text: string, limit: number, numbering: boolean): string[] {
-	return splitText(text, { limit, numbering });
+	let pieces: string[] = [];
+	let failure: unknown;
+	try {
+		pieces = splitText(text, { limit, numbering });
+	} catch (error) {
+		failure = error;
+	}
+	// The splitter's "limit" is the user's text limit option.
+	if (failure instanceof WhatsAppValidationError && failure.field === 'limit') {
+		throw new WhatsAppValidationError(`textLimit: ${failure.message}`, 'textLimit');
+	}
+	if (failure !== undefined) throw failure;
+	return pieces;
 }
 
 interface Draft {
