@@ -26,7 +26,7 @@ export interface PlanOptions {
 	replyTo?: string;
 	/** Link preview for text parts whose message does not set `previewUrl`. */
 	previewUrl?: boolean;
-	/** Names the messages in errors, e.g. `messages` → `messages[2].body`. */
+	/** Names the messages in errors, e.g. `messages` → `messages[2].body`; empty → just `body`. */
 	field?: string;
 }
 
@@ -146,10 +146,8 @@ export function planMessages(messages: CanonicalMessage[], options: PlanOptions 
 			case 'list': {
 				const body = format(message.body);
 				if ([...body].length > LIMITS.interactiveBody) {
-					throw new WhatsAppValidationError(
-						`${field}[${source}].body: must be at most ${LIMITS.interactiveBody} characters`,
-						`${field}[${source}].body`,
-					);
+					const name = field ? `${field}[${source}].body` : 'body';
+					throw new WhatsAppValidationError(`${name}: must be at most ${LIMITS.interactiveBody} characters`, name);
 				}
 				drafts.push({ source, message: { ...message, body } });
 				return;

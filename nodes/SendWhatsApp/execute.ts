@@ -128,7 +128,7 @@ async function sendItem(
 		convertMarkdown: options.convertMarkdown,
 		previewUrl: options.linkPreview,
 		replyTo,
-		field: wanted.field || 'message',
+		field: wanted.field,
 	});
 	checkBinaries(input, plan);
 

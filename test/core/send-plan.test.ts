@@ -133,6 +133,13 @@ describe('planMessages: captions', () => {
 });
 
 describe('planMessages: interactive bodies', () => {
+	it('refuses a body over 1024 characters (it cannot be split), naming the field', () => {
+		const tooLong = { type: 'buttons', body: 'b'.repeat(1025), buttons: [{ id: 'a', title: 'A' }] } as CanonicalMessage;
+		expect(() => planMessages([{ type: 'text', text: 'x' }, tooLong])).toThrow(/^messages\[1\]\.body: must be at most 1024/);
+		expect(() => planMessages([tooLong], { field: '' })).toThrow(/^body: must be at most 1024/);
+	});
+
+
 	it('converts markdown in button and list bodies but not in titles', () => {
 		const plan = planMessages(
 			messages([
