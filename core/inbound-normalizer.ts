@@ -267,14 +267,30 @@ interface ValueContext {
 	displayPhoneNumber: string;
 	businessAccountId: string;
 	contacts: Json[];
+	/** wa_id / user_id → contact, built on first use (a batch has one contact per sender). */
+	contactIndex?: Map<string, Json>;
 }
 
-function findContact(contacts: Json[], waId: string | undefined, userId: string | undefined): Json | undefined {
-	for (const contact of contacts) {
-		if (waId !== undefined && str(contact.wa_id) === waId) return contact;
-		if (userId !== undefined && str(contact.user_id) === userId) return contact;
+function findContact(value: ValueContext, waId: string | undefined, userId: string | undefined): Json | undefined {
+	const { contacts } = value;
+	if (contacts.length === 0) return undefined;
+	if (contacts.length === 1) return contacts[0];
+	if (!value.contactIndex) {
+		const index = new Map<string, Json>();
+		// Reversed, so the first contact with an id wins, as a linear search would find it.
+		for (let position = contacts.length - 1; position >= 0; position--) {
+			const contact = contacts[position];
+			const contactWaId = str(contact.wa_id);
+			const contactUserId = str(contact.user_id);
+			if (contactWaId !== undefined) index.set(`w:${contactWaId}`, contact);
+			if (contactUserId !== undefined) index.set(`u:${contactUserId}`, contact);
+		}
+		value.contactIndex = index;
 	}
-	return contacts.length === 1 ? contacts[0] : undefined;
+	return (
+		(waId !== undefined ? value.contactIndex.get(`w:${waId}`) : undefined) ??
+		(userId !== undefined ? value.contactIndex.get(`u:${userId}`) : undefined)
+	);
 }
 
 function normalizeMedia(type: string, payload: Json | undefined): InboundMedia {
@@ -520,14 +536,14 @@ function innerText(message: Json | undefined): string {
 	return '';
 }
 
-function normalizeMessage(raw: unknown, value: ValueContext, hooks: NormalizeHooks): InboundMessageItem | undefined {
+function normalizeMessage(raw: unknown, value: ValueContext): InboundMessageItem | undefined {
 	const source = record(raw);
 	if (!source) return undefined;
 	const messageId = str(source.id) ?? '';
 	const type = text(source.type) ?? 'unknown';
 	const from = str(source.from);
 	const fromUserId = text(source.from_user_id) ?? undefined;
-	const contact = findContact(value.contacts, from, fromUserId);
+	const contact = findContact(value, from, fromUserId);
 	const profile = record(contact?.profile);
 	const userId = fromUserId ?? text(contact?.user_id);
 	const phone = plusDigits(from) ?? plusDigits(contact?.wa_id);
@@ -555,15 +571,6 @@ function normalizeMessage(raw: unknown, value: ValueContext, hooks: NormalizeHoo
 		const media = normalizeMedia(type, payload);
 		item.media = media;
 		item.message = media.caption ?? '';
-		if (media.id !== null && hooks.mediaUrl) {
-			media.url = hooks.mediaUrl({
-				mediaId: media.id,
-				...(media.mimeType !== null ? { mimeType: media.mimeType } : {}),
-				...(value.phoneNumberId !== '' ? { phoneNumberId: value.phoneNumberId } : {}),
-			});
-			const isImage = type === 'image' || type === 'sticker' || (type === 'document' && media.mimeType?.startsWith('image/') === true);
-			if (isImage) item.image = media.url;
-		}
 	} else {
 		switch (type) {
 			case 'text':
@@ -648,15 +655,33 @@ function normalizeMessage(raw: unknown, value: ValueContext, hooks: NormalizeHoo
 	const groupId = text(source.group_id);
 	if (groupId !== null) item.groupId = groupId;
 	if (Array.isArray(source.errors)) item.errors = readableErrors(source.errors);
+	return item;
+}
 
-	if (hooks.replyCallback && item.phone_number !== '' && value.phoneNumberId !== '') {
+/**
+ * Fills a message's links: `reply_callback`, `media.url`, and `image` (for an image, a
+ * sticker, or a document that is an image). Each link is one HMAC, so the trigger calls
+ * this only for the messages it emits (not for re-deliveries or filtered ones).
+ */
+export function attachLinks(item: InboundMessageItem, hooks: NormalizeHooks): void {
+	const media = item.media;
+	if (media && media.id !== null && hooks.mediaUrl) {
+		media.url = hooks.mediaUrl({
+			mediaId: media.id,
+			...(media.mimeType !== null ? { mimeType: media.mimeType } : {}),
+			...(item.phoneNumberId !== '' ? { phoneNumberId: item.phoneNumberId } : {}),
+		});
+		const isImage =
+			item.type === 'image' || item.type === 'sticker' || (item.type === 'document' && media.mimeType?.startsWith('image/') === true);
+		if (isImage) item.image = media.url;
+	}
+	if (hooks.replyCallback && item.phone_number !== '' && item.phoneNumberId !== '') {
 		item.reply_callback = hooks.replyCallback({
 			to: item.phone_number,
-			phoneNumberId: value.phoneNumberId,
-			replyTo: messageId,
+			phoneNumberId: item.phoneNumberId,
+			replyTo: item.messageId,
 		});
 	}
-	return item;
 }
 
 function normalizeStatus(raw: unknown, value: ValueContext): StatusItem | undefined {
@@ -720,8 +745,11 @@ function valueErrorItem(raw: unknown, error: ReadableError, value: ValueContext)
 	};
 }
 
-/** Normalizes one Meta webhook body; never throws. */
-export function normalizeWebhook(body: unknown, hooks: NormalizeHooks = {}): NormalizedWebhook {
+/**
+ * Normalizes one Meta webhook body; never throws. With hooks, every message also gets its
+ * links (see attachLinks); without, they stay null.
+ */
+export function normalizeWebhook(body: unknown, hooks?: NormalizeHooks): NormalizedWebhook {
 	const result: NormalizedWebhook = { messages: [], statuses: [], errors: [] };
 	const root = record(body);
 	if (!root) {
@@ -750,8 +778,11 @@ export function normalizeWebhook(body: unknown, hooks: NormalizeHooks = {}): Nor
 				contacts: list(value.contacts).filter(isRecord),
 			};
 			for (const message of list(value.messages)) {
-				const item = normalizeMessage(message, context, hooks);
-				if (item) result.messages.push(item);
+				const item = normalizeMessage(message, context);
+				if (item) {
+					if (hooks) attachLinks(item, hooks);
+					result.messages.push(item);
+				}
 			}
 			for (const status of list(value.statuses)) {
 				const item = normalizeStatus(status, context);

@@ -59,6 +59,25 @@ export function deriveTokenKey(secret: string, purpose: TokenPurpose): Buffer {
 }
 
 /**
+ * Derived keys of the last few secrets, so a webhook request does not pay two HMACs before
+ * its first link. Bounded (a process serves few credentials); held only in this process's
+ * memory, where n8n already holds the decrypted credential.
+ */
+const KEY_CACHE_SIZE = 32;
+const keyCache = new Map<string, Buffer>();
+
+function cachedKey(secret: string, purpose: TokenPurpose): Buffer {
+	const id = `${purpose}\u0000${secret}`;
+	let key = keyCache.get(id);
+	if (key === undefined) {
+		if (keyCache.size >= KEY_CACHE_SIZE) keyCache.clear();
+		key = deriveTokenKey(secret, purpose);
+		keyCache.set(id, key);
+	}
+	return key;
+}
+
+/**
  * The secret tokens are signed with: the webhook credential's App Secret; when it is empty
  * (only usable with "Skip Signature Check (Testing Only)"), its Verify Token. Undefined when
  * both are empty: then no links are made and every token is refused.
@@ -118,16 +137,21 @@ const text = (value: unknown): string | undefined => (typeof value === 'string' 
  * request (it derives two keys); `now` returns milliseconds and is injectable for tests.
  */
 export class SignedTokens {
-	private readonly replyKey: Buffer;
-
-	private readonly mediaKey: Buffer;
+	private readonly secret: string;
 
 	private readonly now: () => number;
 
 	constructor(options: { secret: string; now?: () => number }) {
-		this.replyKey = deriveTokenKey(options.secret, 'reply-callback');
-		this.mediaKey = deriveTokenKey(options.secret, 'media-link');
+		this.secret = options.secret;
 		this.now = options.now ?? Date.now;
+	}
+
+	private get replyKey(): Buffer {
+		return cachedKey(this.secret, 'reply-callback');
+	}
+
+	private get mediaKey(): Buffer {
+		return cachedKey(this.secret, 'media-link');
 	}
 
 	private expiry(purpose: TokenPurpose, ttlSeconds: number | undefined): number {

@@ -1,6 +1,10 @@
+import { DedupCache } from '../../core/dedup-cache';
 import {
+	attachLinks,
 	isoFromUnixSeconds,
 	normalizeWebhook,
+	selectWebhookItems,
+	statusKind,
 	type InboundMessageItem,
 	type NormalizeHooks,
 	type NormalizedWebhook,
@@ -506,6 +510,48 @@ describe('normalizeWebhook: odd input never throws and emits nothing for the odd
 		const [item] = normalizeWebhook(body, hooks).messages;
 		expect(item.phone_number).toBe('');
 		expect(item.reply_callback).toBeNull();
+	});
+});
+
+describe('selectWebhookItems', () => {
+	it('filters by phone number id and status kind, then drops what was already emitted', () => {
+		const seen = new DedupCache();
+		const batch = normalizeWebhook(loadFixture('batch'));
+		expect(selectWebhookItems(batch, { phoneNumberIds: new Set(['209876543210987']), seen })).toMatchObject({ duplicates: 0, filtered: 2 });
+		const again = selectWebhookItems(batch, { seen });
+		expect(again.messages.map((item) => item.message)).toEqual(['first', '']);
+		expect(again.duplicates).toBe(1);
+
+		const failed = normalizeWebhook(loadFixture('status-failed'));
+		const errors = normalizeWebhook(loadFixture('value-errors'));
+		expect(statusKind(failed.statuses[0])).toBe('failed');
+		expect(statusKind(errors.errors[0])).toBe('error');
+		expect(statusKind({ ...failed.statuses[0], status: 'deleted' })).toBe('other');
+		expect(selectWebhookItems(errors, { statuses: new Set(['failed']) })).toMatchObject({ statuses: [], filtered: 1 });
+		// Value-level errors have no id: never treated as duplicates.
+		expect(selectWebhookItems(errors, { seen }).statuses).toHaveLength(1);
+		expect(selectWebhookItems(errors, { seen }).statuses).toHaveLength(1);
+	});
+
+	it('the same message id on two business numbers is two messages', () => {
+		const seen = new DedupCache();
+		const first = normalizeWebhook(loadFixture('text'));
+		const second = normalizeWebhook(loadFixture('text'));
+		second.messages[0].phoneNumberId = '209876543210987';
+		expect(selectWebhookItems(first, { seen }).messages).toHaveLength(1);
+		expect(selectWebhookItems(second, { seen }).messages).toHaveLength(1);
+	});
+
+	it('links are attached afterwards, only to what is emitted', () => {
+		const normalized = normalizeWebhook(loadFixture('image'));
+		expect(normalized.messages[0].reply_callback).toBeNull();
+		const calls: string[] = [];
+		attachLinks(normalized.messages[0], {
+			replyCallback: (claims) => (calls.push('reply'), `r:${claims.replyTo}`),
+			mediaUrl: (claims) => (calls.push('media'), `m:${claims.mediaId}`),
+		});
+		expect(calls).toEqual(['media', 'reply']);
+		expect(normalized.messages[0]).toMatchObject({ image: 'm:1003383421387256', reply_callback: expect.stringMatching(/^r:wamid\./), media: { url: 'm:1003383421387256' } });
 	});
 });
 

@@ -7,6 +7,7 @@
 import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import {
+	attachLinks,
 	normalizeWebhook,
 	selectWebhookItems,
 	type InboundMessageItem,
@@ -114,7 +115,7 @@ export async function handleEvents(context: IWebhookFunctions): Promise<IWebhook
 			};
 		}
 	}
-	const normalized = normalizeWebhook(body.value, hooks);
+	const normalized = normalizeWebhook(body.value);
 	const selection = selectWebhookItems(normalized, {
 		phoneNumberIds: options.phoneNumberIds,
 		statuses: options.statuses,
@@ -133,6 +134,7 @@ export async function handleEvents(context: IWebhookFunctions): Promise<IWebhook
 	respondJson(context, 200, receipt);
 
 	if (selection.messages.length === 0 && selection.statuses.length === 0) return { noWebhookResponse: true };
+	for (const message of selection.messages) attachLinks(message, hooks);
 	const messages: INodeExecutionData[] = selection.messages.map((item) => ({ json: item as unknown as IDataObject }));
 	const statuses: INodeExecutionData[] = selection.statuses.map((item) => ({ json: item as unknown as IDataObject }));
 	if (options.downloadMedia) await attachMedia(context, messages);
