@@ -618,7 +618,7 @@ function takenError(phoneNumberId: string, currentUrl: string, own: boolean): We
 		'overrideTaken',
 		`The phone number ${phoneNumberId} already sends its WhatsApp messages to another address: ${currentUrl}.`,
 		'Another workflow or program uses this phone number. Deactivate it, or use a different phone number for this workflow. ' +
-			'If that address is no longer used, let this trigger replace it, or ' +
+			"If that address is no longer used, allow this trigger to replace it (the trigger's option for that), or " +
 			SWITCH_TO_MANUAL.charAt(0).toLowerCase() +
 			SWITCH_TO_MANUAL.slice(1),
 		{ currentUrl, currentIsOwn: false },
