@@ -24,6 +24,22 @@
  * Every failure is a WhatsAppValidationError (bad input, nothing sent), a
  * WebhookRegistrationError (what went wrong + `hint`: what to do), a GraphApiError or a
  * TransportError. None ever contains the verify token.
+ *
+ * For the trigger's n8n lifecycle (`webhookMethods.default`, automatic setup), with
+ * `url = getNodeWebhookUrl('default')` (the test URL while "Listen for test event" runs):
+ * - checkExists: `isPhoneOverrideOurs(await getPhoneWebhookConfiguration(client, phoneId), url)`.
+ * - create: `registerPhoneOverride(client, {phoneNumberId, businessAccountId, callbackUrl: url,
+ *   verifyToken, ownUrls: [the trigger's other URL], takeOver})` with takeOver 'own' when
+ *   activating (a leftover test URL of this trigger is replaced) and 'none' while testing (an
+ *   active production URL is never taken: the user is told to deactivate first); 'any' only
+ *   when the user allows replacing someone else's URL. Log `warnings`.
+ * - delete: `removePhoneOverrideIfOurs(client, phoneId, url)`; log and swallow failures so
+ *   deactivation is never blocked.
+ * n8n calls these once per `default` webhook (twice here); all three are idempotent. Meta's
+ * verification GET arrives during create, so the GET `webhook` endpoint must already be
+ * registered: n8n registers a node's webhooks in the order of its `webhooks` array and runs
+ * each one's lifecycle right after registering it, so the GET verification webhook must come
+ * before the first `default` one.
  */
 import { WhatsAppValidationError } from './errors';
 import type { GraphClient } from './graph-client';
