@@ -15,6 +15,9 @@ export default [
 			'@n8n/community-nodes/no-restricted-imports': 'off',
 			'@n8n/community-nodes/missing-paired-item': 'off',
 			'@n8n/community-nodes/require-node-api-error': 'off',
+			// Tests start fakes and a real n8n, and use throwaway credentials for them.
+			'@n8n/community-nodes/no-dangerous-functions': 'off',
+			'@n8n/community-nodes/no-hardcoded-secrets': 'off',
 			'@typescript-eslint/no-explicit-any': 'off',
 			'@typescript-eslint/no-non-null-assertion': 'off',
 			'no-console': 'off',
