@@ -247,7 +247,8 @@ function analyse(text: string, from: number, to: number): Layout {
 		let lineEnd = nl;
 		if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === 13) lineEnd--;
 		let j = pos;
-		while (j < lineEnd && j - pos < 3 && text.charCodeAt(j) === 32) j++;
+		// Any indentation: agents indent fences nested in list items.
+		while (j < lineEnd && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9)) j++;
 		let k = j;
 		while (k < lineEnd && text.charCodeAt(k) === 96) k++;
 		const ticks = k - j;
