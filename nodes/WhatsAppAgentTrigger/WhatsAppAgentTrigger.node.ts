@@ -43,9 +43,13 @@ export class WhatsAppAgentTrigger implements INodeType {
 			{ name: 'whatsAppWebhookApi', required: true, testedBy: 'whatsAppWebhookApiTest' },
 			{ name: 'whatsAppCloudApi', required: false },
 		],
+		// Order matters: n8n registers webhooks in this order and runs each `default` one's
+		// lifecycle right after registering it, and Meta's verification GET arrives during an
+		// automatic setup's create, so the GET comes first. The first `default` webhook is the
+		// events POST: getNodeWebhookUrl('default') is the Callback URL (…/webhook).
 		webhooks: [
-			{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'webhook' },
 			{ name: 'setup', httpMethod: 'GET', responseMode: 'onReceived', path: 'webhook' },
+			{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'webhook' },
 			{ name: 'setup', httpMethod: 'POST', responseMode: 'onReceived', path: 'reply', ndvHideUrl: true },
 			{ name: 'default', httpMethod: 'GET', responseMode: 'onReceived', path: 'media', ndvHideUrl: true },
 		],

@@ -94,10 +94,19 @@ export function triggerUrls(context: IWebhookFunctions): TriggerUrls | undefined
 	return { events, reply: `${base}reply`, media: `${base}media` };
 }
 
-/** A query parameter as one string ('' when absent or given several times). */
+/**
+ * A query parameter as one string ('' when absent or given several times). A dotted name
+ * (`hub.mode`) is also looked up nested (`{hub: {mode}}`), in case the query parser is set
+ * to read dots as objects.
+ */
 export function queryParameter(context: IWebhookFunctions, name: string): string {
-	const query = context.getQueryData() as Record<string, unknown>;
-	const value = query[name];
+	const query = (context.getQueryData() ?? {}) as Record<string, unknown>;
+	let value = query[name];
+	const dot = name.indexOf('.');
+	if (value === undefined && dot > 0) {
+		const parent = query[name.slice(0, dot)];
+		if (parent !== null && typeof parent === 'object') value = (parent as Record<string, unknown>)[name.slice(dot + 1)];
+	}
 	return typeof value === 'string' ? value : '';
 }
 

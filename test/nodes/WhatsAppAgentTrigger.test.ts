@@ -114,8 +114,8 @@ describe('description', () => {
 			{ name: 'whatsAppCloudApi', required: false },
 		]);
 		expect(description.webhooks!.map((hook) => [hook.name, hook.httpMethod, hook.path, hook.responseMode])).toEqual([
-			['default', 'POST', 'webhook', 'onReceived'],
 			['setup', 'GET', 'webhook', 'onReceived'],
+			['default', 'POST', 'webhook', 'onReceived'],
 			['setup', 'POST', 'reply', 'onReceived'],
 			['default', 'GET', 'media', 'onReceived'],
 		]);
