@@ -280,17 +280,20 @@ function analyse(text: string, from: number, to: number): Layout {
 
 	// Whitespace runs (and CJK sentence ends) outside fences.
 	let fenceIndex = 0;
+	let stop = fences.length > 0 ? Math.min(to, fences[0].open) : to;
 	let i = from;
 	while (i < to) {
-		if (fenceIndex < fences.length && i >= fences[fenceIndex].open) {
-			i = fences[fenceIndex].end;
+		if (i >= stop) {
+			// Skip the fence, then scan up to the next one.
+			i = Math.max(i, fences[fenceIndex].end);
 			fenceIndex++;
+			stop = fenceIndex < fences.length ? Math.min(to, fences[fenceIndex].open) : to;
 			continue;
 		}
 		const c = text.charCodeAt(i);
 		if (!isBreakSpace(c)) {
 			i++;
-			if (isCjkSentenceEnd(c)) {
+			if (c >= 0x3002 && isCjkSentenceEnd(c)) {
 				const p = skipClosers(text, i, to);
 				if (p < to && p > from && !isBreakSpace(text.charCodeAt(p)) && !startsWithExtender(text, p)) {
 					ends[SENTENCE].push(p);
@@ -367,6 +370,7 @@ function isCjkSentenceEnd(c: number): boolean {
 
 /** Whitespace where a line may be broken (no-break spaces and BOM excluded). */
 function isBreakSpace(c: number): boolean {
+	if (c > 32 && c < 0x1680) return false;
 	return (
 		c === 32 ||
 		(c >= 9 && c <= 13) ||
@@ -414,7 +418,7 @@ function memoized(memo: Map<number, boolean>, cp: number, compute: () => boolean
 /** Is the code point just before `pos` glued to a space after it? Only Prepend characters (U+0600+) are. */
 function endsWithPrepend(text: string, pos: number): boolean {
 	const cp = codePointBefore(text, pos);
-	if (cp < 0x600) return false;
+	if (cp < 0x600 || isSimple(cp)) return false;
 	return memoized(prependMemo, cp, () => {
 		const s = String.fromCodePoint(cp) + ' ';
 		return graphemes.segment(s).containing(s.length - 1)!.index === 0;
@@ -424,7 +428,7 @@ function endsWithPrepend(text: string, pos: number): boolean {
 /** Is the code point at `pos` glued to a space before it (combining mark, skin tone, ZWJ…)? */
 function startsWithExtender(text: string, pos: number): boolean {
 	const cp = text.codePointAt(pos)!;
-	if (cp < 0x300) return false;
+	if (cp < 0x300 || isSimple(cp)) return false;
 	return memoized(extenderMemo, cp, () => graphemes.segment(' ' + String.fromCodePoint(cp)).containing(1)!.index === 0);
 }
 
