@@ -168,15 +168,23 @@ function scenario(name, raw, messageCount, links = true) {
 export async function run() {
 	const single = payload(1, 1024);
 	const batch = payload(100, 600);
-	return [
-		scenario('webhook: 1 text message (~1 KB), signature + parse + normalize + signed links', single, 1),
-		scenario('webhook: 100-message batch (~60 KB), signature + parse + normalize + signed links', batch, 100),
-		scenario('webhook: 1 text message (~1 KB), signature + parse + normalize, no links', single, 1, false),
-		scenario('webhook: 100-message batch (~60 KB), signature + parse + normalize, no links', batch, 100, false),
+	const rows = [
+		scenario('1 text message (~1 KB): signature + parse + normalize + signed links', single, 1),
+		scenario('100-message batch (~60 KB): signature + parse + normalize + signed links', batch, 100),
+		scenario('1 text message (~1 KB): signature + parse + normalize, no links', single, 1, false),
+		scenario('100-message batch (~60 KB): signature + parse + normalize, no links', batch, 100, false),
 	];
+	return {
+		title:
+			'Per message, against the floor of HMAC-SHA256 + JSON.parse on the same bytes (median of paired rounds). ' +
+			'"signed links" adds each message\'s reply_callback token: one HMAC-SHA256 per message, a fixed cost of a few µs that the floor does not pay.',
+		rows,
+		results: rows,
+	};
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-	const results = await run();
-	console.table(results);
+	const { title, rows } = await run();
+	console.log(title);
+	console.table(rows);
 }
