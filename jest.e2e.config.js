@@ -6,4 +6,6 @@ module.exports = {
 	testMatch: ['**/*.e2e.test.ts'],
 	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
 	testTimeout: 180000,
+	// Installs the pinned n8n (minutes on a fresh machine) and packs the package once, before any test.
+	globalSetup: '<rootDir>/test/e2e/support/global-setup.ts',
 };

@@ -7,7 +7,8 @@
  * Plain Node (20+), built-ins only. Importable (see the exports) and a CLI:
  *   node scripts/n8n-runtime.mjs install [version]        install (or reuse) n8n <version>
  *   node scripts/n8n-runtime.mjs info [version]           print the runtime as JSON (installs if needed)
- *   node scripts/n8n-runtime.mjs load-package <userFolder> [version]
+ *   node scripts/n8n-runtime.mjs package [--build]             build if sources changed, pack, prepare (cached)
+ *   node scripts/n8n-runtime.mjs load-package <userFolder>
  *                                                          build, pack and install this package there
  *   node scripts/n8n-runtime.mjs n8n [version] -- <args>   run an n8n CLI command with the right Node
  *   node scripts/n8n-runtime.mjs prepare '<json>'          runtime + package + env for one instance (JSON out;
@@ -60,6 +61,10 @@ export const RECIPES = {
 		// @confluentinc/kafka-javascript downloads zlib/openssl sources in its install script.
 		ignoreScripts: true,
 		rebuild: ['sqlite3', 'isolated-vm'],
+		// The MCP-server registry refresh fails offline with a long stack trace at every start.
+		env: { N8N_DISABLED_MODULES: 'mcp-registry' },
+		// What getNodeWebhookUrl() is built from (WEBHOOK_URL still works but logs a deprecation).
+		webhookUrlEnv: 'N8N_WEBHOOK_URL',
 		recipe: 1,
 	},
 	'2.8.4': {
@@ -68,6 +73,8 @@ export const RECIPES = {
 		overrides: { xlsx: '0.18.5' },
 		ignoreScripts: true,
 		rebuild: ['sqlite3'],
+		env: {},
+		webhookUrlEnv: 'WEBHOOK_URL',
 		recipe: 1,
 	},
 };
@@ -91,7 +98,9 @@ function recipeFor(version) {
 }
 
 function recipeHash(version) {
-	return createHash('sha256').update(JSON.stringify({ version, ...recipeFor(version) })).digest('hex').slice(0, 16);
+	// Only what shapes the install (not the run-time env), so tuning the env never forces a reinstall.
+	const { node, overrides, ignoreScripts, rebuild, recipe } = recipeFor(version);
+	return createHash('sha256').update(JSON.stringify({ version, node, overrides, ignoreScripts, rebuild, recipe })).digest('hex').slice(0, 16);
 }
 
 /** Describes an installed runtime (paths only; nothing is checked here). */
@@ -352,7 +361,8 @@ export function n8nEnv(runtime, { userFolder, port = 5678, brokerPort, listenAdd
 		NODE_ENV: 'production',
 		...(encryptionKey ? { N8N_ENCRYPTION_KEY: encryptionKey } : {}),
 		...(brokerPort ? { N8N_RUNNERS_BROKER_PORT: String(brokerPort) } : {}),
-		...(webhookUrl ? { N8N_WEBHOOK_URL: webhookUrl, WEBHOOK_URL: webhookUrl } : {}),
+		...(webhookUrl ? { [recipeFor(runtime.version).webhookUrlEnv]: webhookUrl } : {}),
+		...recipeFor(runtime.version).env,
 		...extra,
 	});
 	return env;
@@ -580,6 +590,12 @@ async function main(argv) {
 			if (command === 'info') process.stdout.write(`${JSON.stringify(runtime, null, 2)}\n`);
 			return 0;
 		}
+		case 'package': {
+			// Build (when sources changed) and prepare the packed package once, e.g. before a test run.
+			const result = preparePackage({ build: positional[0] === '--build' ? true : 'auto' });
+			process.stdout.write(`${JSON.stringify(result)}\n`);
+			return 0;
+		}
 		case 'load-package': {
 			if (!positional[0]) throw new Error('usage: load-package <userFolder>');
 			const result = installPackageInto(resolve(positional[0]));
@@ -603,7 +619,7 @@ async function main(argv) {
 		}
 		default:
 			process.stdout.write(
-				'usage: node scripts/n8n-runtime.mjs install [version] | info [version] | load-package <userFolder> | n8n [version] -- <args>\n' +
+				'usage: node scripts/n8n-runtime.mjs install [version] | info [version] | package [--build] | load-package <userFolder> | prepare <json> | n8n [version] -- <args>\n' +
 					`versions: ${Object.keys(RECIPES).join(', ')} (default ${DEFAULT_N8N_VERSION})\n`,
 			);
 			return command === 'help' ? 0 : 1;

@@ -20,7 +20,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,18 +145,6 @@ function loadTemplate() {
 	return { workflow, hash, trigger, credentialRefs };
 }
 
-function get(url, timeoutMs = 2000) {
-	return new Promise((resolvePromise) => {
-		const req = request(url, { method: 'GET', timeout: timeoutMs }, (res) => {
-			res.resume();
-			res.on('end', () => resolvePromise(res.statusCode));
-		});
-		req.on('timeout', () => req.destroy());
-		req.on('error', () => resolvePromise(0));
-		req.end();
-	});
-}
-
 async function main() {
 	const t0 = Date.now();
 	const version = process.env.N8N_LOCAL_VERSION || DEFAULT_N8N_VERSION;
@@ -215,6 +202,7 @@ async function main() {
 			);
 			note(`creating credentials ${missing.map((ref) => `"${ref.name}"`).join(', ')} (empty: you fill them in the editor)`);
 			await runN8nCommand(runtime, ['import:credentials', `--input=${file}`], env);
+			rmSync(file, { force: true });
 			state.credentials = [...(state.credentials ?? []), ...missing.map((ref) => ref.id)];
 			writeFileSync(stateFile, JSON.stringify(state, null, 2));
 		}
@@ -223,6 +211,7 @@ async function main() {
 			writeFileSync(file, JSON.stringify(template.workflow, null, 2));
 			note(state.templateHash ? 'the template changed: importing it again (this replaces the imported copy)' : 'importing the template workflow');
 			await runN8nCommand(runtime, ['import:workflow', `--input=${file}`], env);
+			rmSync(file, { force: true });
 			state.templateHash = template.hash;
 			state.workflowId = template.workflow.id;
 		}
@@ -234,10 +223,23 @@ async function main() {
 	const child = spawn(process.execPath, [SUPERVISOR, '--', runtime.nodeBin, runtime.n8nBin, 'start'], {
 		cwd: userFolder,
 		env,
-		stdio: ['pipe', 'inherit', 'inherit'],
+		stdio: ['pipe', 'pipe', 'pipe'],
 		// Its own process group: a Ctrl-C reaches only this script, which asks once.
 		detached: true,
 	});
+	// n8n answers /healthz while its migrations still run; it is usable once it logs this line.
+	let editorReady = false;
+	let onReady = () => {};
+	const watch = (stream, out) =>
+		stream.on('data', (chunk) => {
+			out.write(chunk);
+			if (!editorReady && /Editor is now accessible/.test(chunk.toString())) {
+				editorReady = true;
+				onReady();
+			}
+		});
+	watch(child.stdout, process.stdout);
+	watch(child.stderr, process.stderr);
 	let stopping = 0;
 	const stop = (signal) => {
 		if (stopping) {
@@ -257,17 +259,18 @@ async function main() {
 	const exited = new Promise((resolvePromise) => child.on('exit', (code) => resolvePromise(code ?? 1)));
 
 	const base = `http://localhost:${port}`;
-	let ready = false;
-	for (let waited = 0; waited < 180_000 && !stopping; waited += 500) {
-		const status = await Promise.race([get(`${base}/healthz`), exited.then(() => -1)]);
-		if (status === -1) break;
-		if (status === 200) {
-			ready = true;
-			break;
-		}
-		await new Promise((r) => setTimeout(r, 500));
-	}
-	if (ready) {
+	const ready = await Promise.race([
+		new Promise((r) => {
+			onReady = () => r(true);
+			if (editorReady) r(true);
+		}),
+		exited.then(() => false),
+		new Promise((r) => setTimeout(() => r('slow'), 300_000).unref()),
+	]);
+	if (ready === 'slow') note(`n8n has not said "Editor is now accessible" after 5 minutes; try ${base}/healthz.`);
+	if (ready === true) {
+		// Published workflows register their webhooks right after that line.
+		await new Promise((r) => setTimeout(r, 300));
 		const seconds = ((Date.now() - t0) / 1000).toFixed(1);
 		const webhookId = template?.trigger?.webhookId;
 		say('');
@@ -288,13 +291,14 @@ async function main() {
 		} else {
 			say('  2. The template workflow is not in this checkout yet; add the nodes from the node panel (search "WhatsApp").');
 		}
+		const tunnel = !process.env.N8N_WEBHOOK_URL && !process.env.WEBHOOK_URL;
 		if (webhookId) {
 			say(`  4. In your Meta app (WhatsApp → Configuration → Webhook → Edit) paste:`);
-			say(`       Callback URL:  ${publicBase}webhook/${webhookId}/webhook`);
+			say(`       Callback URL:  ${tunnel ? 'https://<your-tunnel-host>/' : publicBase}webhook/${webhookId}/webhook`);
 			say(`       Verify token:  ${state.verifyToken}`);
-			say(`     and subscribe to the "messages" field.`);
+			say(`     and subscribe to the "messages" field. (Locally the same URL is ${base}/webhook/${webhookId}/webhook.)`);
 		}
-		if (!process.env.N8N_WEBHOOK_URL && !process.env.WEBHOOK_URL) {
+		if (tunnel) {
 			say('');
 			say('  Meta only calls public HTTPS URLs. Open a tunnel to this port, e.g.');
 			say(`       cloudflared tunnel --url http://localhost:${port}     or     ngrok http ${port}`);
@@ -303,8 +307,8 @@ async function main() {
 		}
 		say('────────────────────────────────────────────────────────────────────────────');
 		say('');
-	} else if (!stopping) {
-		note('n8n did not answer on /healthz; see its log above.');
+	} else if (!stopping && ready === false) {
+		note('n8n stopped before it was ready; see its log above.');
 	}
 	const code = await exited;
 	return stopping ? 0 : code;

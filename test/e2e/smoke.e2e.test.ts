@@ -8,7 +8,7 @@ import { existsSync } from 'fs';
 import { createServer } from 'net';
 import { join } from 'path';
 
-import { E2E_N8N_VERSION, REPO_ROOT, nodeOutput, nodesThatRan, startN8n, type N8nInstance, type WorkflowJson } from './support/n8n-instance';
+import { E2E_N8N_VERSION, N8N_BOOT_TIMEOUT_MS, REPO_ROOT, nodeOutput, nodesThatRan, startN8n, type N8nInstance, type WorkflowJson } from './support/n8n-instance';
 
 const PKG = 'n8n-nodes-whatsapp-agent';
 const CREDENTIAL_TYPES = ['whatsAppCloudApi', 'whatsAppWebhookApi', 'externalAgentApi'];
@@ -99,7 +99,7 @@ beforeAll(async () => {
 	process.stderr.write(
 		`[smoke] n8n ${n8n.version}: ${JSON.stringify(n8n.timings)}\n`,
 	);
-});
+}, N8N_BOOT_TIMEOUT_MS);
 
 afterAll(async () => {
 	await n8n?.stop();

@@ -26,6 +26,11 @@ import { join, resolve } from 'path';
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 export const PACKAGE_NAME = 'n8n-nodes-whatsapp-agent';
 export const E2E_N8N_VERSION = process.env.N8N_E2E_VERSION || '2.41.1';
+/**
+ * Timeout for a beforeAll that calls startN8n: `beforeAll(async () => {...}, N8N_BOOT_TIMEOUT_MS)`.
+ * The n8n install itself happens in globalSetup; a boot takes ~30-60 s on 2 busy cores.
+ */
+export const N8N_BOOT_TIMEOUT_MS = 5 * 60_000;
 const RUNTIME_SCRIPT = join(REPO_ROOT, 'scripts', 'n8n-runtime.mjs');
 const SUPERVISOR = join(REPO_ROOT, 'scripts', 'supervise.mjs');
 const DB_QUERY = join(REPO_ROOT, 'scripts', 'n8n-db-query.cjs');
@@ -124,6 +129,9 @@ export interface StartTimings {
 	total: number;
 	installedN8n: boolean;
 }
+
+/** Log lines worth showing first when n8n fails to start or to activate something. */
+const NOTABLE_LOG_LINE = /error|fail|problem|cannot|could not|unrecognized|exception|EADDRINUSE/i;
 
 const live = new Set<ChildProcess>();
 let exitHooksInstalled = false;
@@ -309,6 +317,7 @@ export class N8nInstance {
 			await delay(250);
 		}
 		this.healthzSeconds = (Date.now() - spawnedAt) / 1000;
+		this.checkForFatalLog();
 		this.exitCode = () => exitCode;
 		for (const hook of waitFor) {
 			await this.waitForUrl(this.webhookUrl(hook.webhookId, hook.path), hook.method ?? 'GET', deadline - Date.now());
@@ -323,6 +332,7 @@ export class N8nInstance {
 		for (;;) {
 			const status = await httpStatus(url, method);
 			if (status !== 404 && status !== 0) return status;
+			this.checkForFatalLog();
 			const code = this.exitCode();
 			if (code !== undefined) throw this.failure(`exited (code ${code}) while waiting for ${method} ${url}`);
 			if (Date.now() > deadline) throw this.failure(`never registered the webhook ${method} ${url} (still ${status || 'no answer'})`);
@@ -331,9 +341,21 @@ export class N8nInstance {
 	}
 
 	private failure(what: string): Error {
+		const lines = this.output.split('\n').filter((line) => !/Received request for unknown webhook/.test(line));
+		const notable = lines.filter((line) => NOTABLE_LOG_LINE.test(line)).slice(-15);
 		return new Error(
-			`n8n ${this.version} ${what}. Last lines of its log (${join(this.userFolder, 'n8n.log')}):\n${this.output.trim().split('\n').slice(-40).join('\n')}`,
+			`n8n ${this.version} ${what}.\n` +
+				(notable.length ? `Notable log lines:\n${notable.join('\n')}\n` : '') +
+				`Last lines of its log (${join(this.userFolder, 'n8n.log')}):\n${lines.join('\n').trim().split('\n').slice(-25).join('\n')}`,
 		);
+	}
+
+	/** Fails fast on what n8n logs when our package or a workflow cannot load, instead of waiting for a timeout. */
+	private checkForFatalLog(): void {
+		const packageFailure = this.output.match(new RegExp(`Failed to load package "${PACKAGE_NAME}"\\s*\\n(.*)`));
+		if (packageFailure) throw this.failure(`could not load the package ${PACKAGE_NAME}: ${packageFailure[1]}`);
+		const workflowFailure = this.output.match(/(Workflow cannot run on this instance.*|Problem activating workflow.*)/);
+		if (workflowFailure) throw this.failure(`could not activate a workflow: ${workflowFailure[1]}`);
 	}
 
 	/** Stops n8n (SIGTERM, then SIGKILL of its whole process group after 10 s). Idempotent. */
