@@ -1,8 +1,9 @@
 /**
  * POST `webhook`: Meta's event deliveries. In order, all within microseconds:
  * signature on the raw bytes (401 + reason + log line when it fails) → JSON → normalize →
- * phone-number and status filters → dedup → answer Meta 200. Only then, if "Download Media"
- * is on, the media is fetched (Meta is never kept waiting), and the run starts.
+ * phone-number and status filters → dedup → answer Meta 200. Then the emitted messages get
+ * their signed links (reply_callback, media), and, if "Download Media" is on, their media is
+ * fetched (Meta is never kept waiting for it); then the run starts.
  */
 import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
