@@ -481,6 +481,19 @@ describe('POST reply: agent reply callbacks', () => {
 		expect(second.runs).toHaveLength(1);
 	});
 
+	it('a retried POST with the same Idempotency-Key is accepted once', async () => {
+		const server = await serve();
+		const url = await replyCallbackFrom(server);
+		const send = async (key: string) => {
+			const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: '"Your parcel left the warehouse."' });
+			return { status: response.status, body: (await response.json()) as any };
+		};
+		expect(await send('reply-1')).toMatchObject({ status: 202, body: { accepted: true, messages: 1 } });
+		expect(await send('reply-1')).toEqual({ status: 200, body: { accepted: true, duplicate: true, messages: 0, replyTo: 'wamid.QUESTION', expiresAt: expect.any(String) } });
+		expect(await send('reply-2')).toMatchObject({ status: 202 });
+		expect(server.runs.filter((run) => run.path === 'reply')).toHaveLength(2);
+	});
+
 	it('a tampered token → 401 and nothing emitted', async () => {
 		const server = await serve();
 		const url = await replyCallbackFrom(server);

@@ -5,12 +5,17 @@
  * one item on Agent Callbacks, shaped like Call External Agent's output so Send WhatsApp's
  * "Send Agent Reply" sends it. Forged or malformed token → 401, expired → 410, body that is
  * not a reply → 422 saying what is wrong; nothing is emitted then.
+ *
+ * An agent that retries a POST may send an `Idempotency-Key` header: a key already accepted
+ * for the same message (within 24 h, per n8n process) is answered 200 with
+ * `duplicate: true` and not emitted again, so the customer does not get the reply twice.
  */
 import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { AgentReplyFormatError, parseAgentReply, type AgentReply } from '../../../core/agent-reply-parser';
 import { WhatsAppValidationError } from '../../../core/errors';
-import { queryParameter, rawBodyOf, readWebhookCredential, respondJson } from '../request';
+import { dedupCacheFor } from '../dedupRegistry';
+import { headerOf, queryParameter, rawBodyOf, readWebhookCredential, respondJson } from '../request';
 
 export const REPLY_CALLBACK_REASONS = {
 	noSecret:
@@ -65,6 +70,15 @@ export async function handleReplyCallback(context: IWebhookFunctions): Promise<I
 
 	const { to, phoneNumberId, replyTo, expiresAt } = verified.payload;
 	const expires = new Date(expiresAt * 1000).toISOString();
+	const idempotencyKey = headerOf(context, 'idempotency-key')?.trim();
+	if (idempotencyKey) {
+		const node = context.getNode();
+		const seen = dedupCacheFor(`${context.getWorkflow().id ?? ''}:${node.id}:${node.webhookId ?? ''}`);
+		if (seen.checkAndAdd(`callback:${phoneNumberId}:${replyTo}:${idempotencyKey}`)) {
+			respondJson(context, 200, { accepted: true, duplicate: true, messages: 0, replyTo, expiresAt: expires });
+			return { noWebhookResponse: true };
+		}
+	}
 	respondJson(context, 202, {
 		accepted: true,
 		messages: reply.messages.length,
