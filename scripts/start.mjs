@@ -230,9 +230,11 @@ async function main() {
 	// n8n answers /healthz while its migrations still run; it is usable once it logs this line.
 	let editorReady = false;
 	let onReady = () => {};
+	let seen = '';
 	const watch = (stream, out) =>
 		stream.on('data', (chunk) => {
 			out.write(chunk);
+			if (!editorReady) seen += chunk.toString();
 			if (!editorReady && /Editor is now accessible/.test(chunk.toString())) {
 				editorReady = true;
 				onReady();
@@ -272,10 +274,16 @@ async function main() {
 		// Published workflows register their webhooks right after that line.
 		await new Promise((r) => setTimeout(r, 300));
 		const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+		const loadFailure = seen.match(/Failed to load package "n8n-nodes-whatsapp-agent"\s*\n(.*)/);
 		const webhookId = template?.trigger?.webhookId;
 		say('');
 		say('────────────────────────────────────────────────────────────────────────────');
 		say(`n8n ${version} is running at ${base}  (ready in ${seconds} s; Ctrl-C stops it)`);
+		if (loadFailure) {
+			say('');
+			say(`!! n8n could not load this package, so its nodes are missing: ${loadFailure[1]}`);
+			say('!! Fix the build (npm run build) and start again.');
+		}
 		say('');
 		say('Next steps:');
 		say(`  1. Open ${base} and create the owner account (first visit only; it stays on this machine).`);
