@@ -318,6 +318,12 @@ export class N8nInstance {
 		}
 		this.healthzSeconds = (Date.now() - spawnedAt) / 1000;
 		this.checkForFatalLog();
+		// /healthz answers while migrations may still run; n8n is fully up once it logs this.
+		while (!/Editor is now accessible/.test(this.output)) {
+			if (exitCode !== undefined) throw this.failure(`exited (code ${exitCode}) before it was ready`);
+			if (Date.now() > deadline) throw this.failure('never logged "Editor is now accessible"');
+			await delay(100);
+		}
 		this.exitCode = () => exitCode;
 		for (const hook of waitFor) {
 			await this.waitForUrl(this.webhookUrl(hook.webhookId, hook.path), hook.method ?? 'GET', deadline - Date.now());
