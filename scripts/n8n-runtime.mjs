@@ -454,29 +454,38 @@ function envWithoutNpmProject() {
 const BUILD_INPUTS = ['core', 'nodes', 'credentials', 'icons', 'package.json', 'tsconfig.json', 'tsconfig.build.json', 'gulpfile.js'];
 const BUILD_STAMP = join(REPO_ROOT, 'dist', '.build-stamp');
 
-function newestMtime(path) {
-	if (!existsSync(path)) return 0;
-	const st = statSync(path);
-	if (!st.isDirectory()) return st.mtimeMs;
-	let newest = st.mtimeMs;
-	for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
-	return newest;
+/** A hash of every build input's path and content (not mtimes: those lie after checkouts and concurrent builds). */
+export function sourceFingerprint() {
+	const hash = createHash('sha256');
+	const walk = (path) => {
+		if (!existsSync(path)) return;
+		const st = statSync(path);
+		if (st.isDirectory()) {
+			for (const name of readdirSync(path).sort()) walk(join(path, name));
+		} else {
+			hash.update(`${path.slice(REPO_ROOT.length)}\0`);
+			hash.update(readFileSync(path));
+		}
+	};
+	for (const entry of BUILD_INPUTS) walk(join(REPO_ROOT, entry));
+	return hash.digest('hex').slice(0, 16);
 }
 
-/** `npm run build` in the repo (tsc + gulp), then a stamp so that unchanged sources are not rebuilt. */
+/** `npm run build` in the repo (tsc + gulp), then a stamp of the sources it was built from. */
 export function buildPackage({ log = defaultLog } = {}) {
 	const t = Date.now();
+	// Taken before building: a source edited during the build makes the next check rebuild.
+	const sources = sourceFingerprint();
 	log('building the package (npm run build)');
 	run('npm', ['run', 'build', '--silent'], { cwd: REPO_ROOT, env: envWithoutNpmProject(), what: 'Building the package (npm run build)' });
-	writeFileSync(BUILD_STAMP, new Date().toISOString());
+	writeFileSync(BUILD_STAMP, sources);
 	log(`package built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 }
 
-/** Whether dist/ is older than any source it is built from (or was not built by us). */
+/** Whether dist/ was built (by us) from other sources than the current ones. */
 export function buildIsStale() {
 	if (!existsSync(BUILD_STAMP)) return true;
-	const stamp = statSync(BUILD_STAMP).mtimeMs;
-	return BUILD_INPUTS.some((entry) => newestMtime(join(REPO_ROOT, entry)) > stamp);
+	return readFileSync(BUILD_STAMP, 'utf8').trim() !== sourceFingerprint();
 }
 
 /** `npm pack` of the repo into a temp dir; returns the tarball path. */
