@@ -44,6 +44,8 @@ export interface AgentFailure {
 	bodyExcerpt: string | null;
 	/** For `invalid`: the message field that was wrong, e.g. `messages[0].url`. */
 	field?: string;
+	/** For `network` and `timeout`: the low-level code, e.g. ECONNREFUSED. */
+	code?: string;
 }
 
 interface Timing {
@@ -61,6 +63,22 @@ export type AgentCallOutcome =
 const EXCERPT_CHARS = 300;
 const MAX_RETRY_WAIT_MS = 30_000;
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED', 'ESOCKETTIMEDOUT', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
+
+/**
+ * Network faults in words. The codes themselves stay out of messages: n8n replaces any error
+ * message containing e.g. "ECONNREFUSED" with its own generic sentence, losing ours.
+ */
+const NETWORK_FAULTS: Record<string, string> = {
+	ECONNREFUSED: 'connection refused',
+	ECONNRESET: 'connection closed by the agent',
+	EPIPE: 'connection broken',
+	UND_ERR_SOCKET: 'connection broken',
+	ENOTFOUND: 'host name not found',
+	EAI_AGAIN: 'host name lookup failed',
+	EHOSTUNREACH: 'host unreachable',
+	ENETUNREACH: 'network unreachable',
+	ERR_CANCELED: 'request cancelled',
+};
 
 function redactAll(text: string, secrets: string[]): string {
 	let out = text;
@@ -205,13 +223,15 @@ export async function callAgent(request: HttpRequester, options: AgentCallOption
 							kind: 'timeout',
 							status: null,
 							bodyExcerpt: null,
+							code: error.code,
 							message: `The agent at ${safeUrl(options.url)} did not answer within ${Math.round(options.timeoutMs / 100) / 10} s${tries}. Raise "Timeout" in this node's options, or let the agent answer at once and send slow replies to reply_callback.`,
 						}
 					: {
 							kind: 'network',
 							status: null,
 							bodyExcerpt: null,
-							message: `Could not reach the agent at ${safeUrl(options.url)} (${error.code ?? 'network error'})${tries}. Is the agent running, and is the URL right?`,
+							message: `Could not reach the agent at ${safeUrl(options.url)} (${NETWORK_FAULTS[error.code ?? ''] ?? 'network error'})${tries}. Is the agent running, and is the URL right?`,
+							code: error.code,
 						},
 				...timing(),
 			};

@@ -101,9 +101,9 @@ describe('callAgent over real HTTP', () => {
 		const { port } = closed.address() as AddressInfo;
 		await new Promise((resolve) => closed.close(resolve));
 		const outcome = await callAgent(request, options({ url: `http://127.0.0.1:${port}/hook?key=SECRETKEY` }));
-		expect(outcome).toMatchObject({ ok: false, attempts: 3, failure: { kind: 'network', status: null } });
+		expect(outcome).toMatchObject({ ok: false, attempts: 3, failure: { kind: 'network', status: null, code: 'ECONNREFUSED' } });
 		expect(!outcome.ok && outcome.failure.message).toBe(
-			`Could not reach the agent at http://127.0.0.1:${port}/hook (ECONNREFUSED) (3 attempts). Is the agent running, and is the URL right?`,
+			`Could not reach the agent at http://127.0.0.1:${port}/hook (connection refused) (3 attempts). Is the agent running, and is the URL right?`,
 		);
 		expect(waits).toEqual([100, 200]);
 	});

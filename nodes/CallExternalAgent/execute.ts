@@ -1,0 +1,217 @@
+/**
+ * The item loop of Call External Agent: each trigger Messages item becomes one BYOA request
+ * (core/agent-request.ts), sent with retries and read leniently (core/agent-call.ts), and one
+ * output item shaped for Send WhatsApp's "Send Agent Reply". Items go one after another so
+ * a customer's replies keep the order of their messages.
+ */
+import {
+	NodeApiError,
+	NodeOperationError,
+	sleep,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type JsonObject,
+} from 'n8n-workflow';
+
+import { callAgent, type AgentCallOutcome, type AgentFailure } from '../../core/agent-call';
+import {
+	agentRequestHeaders,
+	buildAgentRequestBody,
+	missingCustomerReason,
+	serializeAgentRequestBody,
+	type AgentRequestBody,
+} from '../../core/agent-request';
+import type { CanonicalMessage } from '../../core/canonical-message';
+import type { HttpRequester } from '../../core/http-transport';
+import { authenticatedRequester, plainRequester } from '../shared/transport';
+import { DEFAULT_FALLBACK_MESSAGE, type OnAgentError } from './description';
+
+const CREDENTIAL = 'externalAgentApi';
+
+interface AgentConnection {
+	request: HttpRequester;
+	signingSecret?: string;
+	/** Credential values that must never show up in an error. */
+	secrets: string[];
+}
+
+interface CallOptions {
+	timeoutMs: number;
+	retries: number;
+	retryDelayMs: number;
+	retryOnTimeout: boolean;
+	includeRaw: boolean;
+}
+
+function readOptions(context: IExecuteFunctions, itemIndex: number): CallOptions {
+	const options = context.getNodeParameter('options', itemIndex, {}) as IDataObject;
+	const number = (value: unknown, fallback: number, min: number) =>
+		typeof value === 'number' && Number.isFinite(value) ? Math.max(min, value) : fallback;
+	return {
+		timeoutMs: Math.round(number(options.timeout, 30, 0.1) * 1000),
+		retries: Math.floor(number(options.retries, 2, 0)),
+		retryDelayMs: Math.round(number(options.retryWait, 1, 0) * 1000),
+		retryOnTimeout: options.retryOnTimeout === true,
+		includeRaw: options.includeRaw === true,
+	};
+}
+
+/** The credential is optional: without one the agent gets plain, unsigned requests. */
+async function connect(context: IExecuteFunctions): Promise<AgentConnection> {
+	if (!context.getNode().credentials?.[CREDENTIAL]) return { request: plainRequester(context), secrets: [] };
+	const credentials = await context.getCredentials(CREDENTIAL);
+	const text = (key: string) => (typeof credentials[key] === 'string' ? (credentials[key] as string) : '');
+	const signingSecret = text('signingSecret');
+	return {
+		request: authenticatedRequester(context, CREDENTIAL),
+		signingSecret: signingSecret === '' ? undefined : signingSecret,
+		secrets: [text('bearerToken'), text('headerValue'), signingSecret].filter((secret) => secret !== ''),
+	};
+}
+
+function agentUrl(context: IExecuteFunctions, itemIndex: number): string {
+	const url = String(context.getNodeParameter('url', itemIndex, '') ?? '').trim();
+	if (!/^https?:\/\/[^\s/]+/i.test(url)) {
+		throw new NodeOperationError(
+			context.getNode(),
+			url === '' ? 'Agent URL is empty' : 'Agent URL must start with http:// or https://',
+			{ itemIndex, description: "Enter your agent's web address in the node's Agent URL field, for example https://my-agent.example.com/whatsapp." },
+		);
+	}
+	return url;
+}
+
+function agentInfo(outcome: AgentCallOutcome): IDataObject {
+	const info: IDataObject = {
+		status: outcome.ok ? outcome.status : outcome.failure.status,
+		latencyMs: outcome.latencyMs,
+		elapsedMs: outcome.elapsedMs,
+		attempts: outcome.attempts,
+	};
+	if (!outcome.ok) {
+		const { kind, message, status, bodyExcerpt, field, code } = outcome.failure;
+		info.error = { kind, message, status, body: bodyExcerpt, ...(field ? { field } : {}), ...(code ? { code } : {}) };
+	}
+	return info;
+}
+
+function outputItem(
+	body: AgentRequestBody,
+	messages: CanonicalMessage[],
+	noReply: boolean,
+	agent: IDataObject,
+	itemIndex: number,
+	extra: IDataObject = {},
+): INodeExecutionData {
+	return {
+		json: {
+			phone_number: body.phone_number,
+			phoneNumberId: body.phone_number_id,
+			replyTo: body.message_id,
+			messages: messages as unknown as IDataObject[],
+			noReply,
+			agent,
+			...extra,
+		},
+		pairedItem: { item: itemIndex },
+	};
+}
+
+function failureError(context: IExecuteFunctions, failure: AgentFailure, itemIndex: number): NodeApiError | NodeOperationError {
+	const node = context.getNode();
+	const details = failure.bodyExcerpt ? `The agent answered: ${failure.bodyExcerpt}` : undefined;
+	if (failure.kind === 'http') {
+		const response: JsonObject = { message: failure.message, status: failure.status, body: failure.bodyExcerpt };
+		return new NodeApiError(node, response, {
+			message: failure.message,
+			description: 'Nothing was sent to the customer. Choose "Send a Fallback Message" under On Agent Error to answer the customer anyway.',
+			httpCode: String(failure.status),
+			itemIndex,
+		});
+	}
+	return new NodeOperationError(node, failure.message, {
+		itemIndex,
+		description: [details, 'Nothing was sent to the customer.'].filter(Boolean).join(' '),
+	});
+}
+
+async function callForItem(
+	context: IExecuteFunctions,
+	connection: AgentConnection,
+	items: INodeExecutionData[],
+	itemIndex: number,
+): Promise<INodeExecutionData> {
+	const item = (items[itemIndex].json ?? {}) as IDataObject;
+	const missing = missingCustomerReason(item);
+	if (missing) {
+		throw new NodeOperationError(context.getNode(), `Item ${itemIndex} cannot be sent to the agent: ${missing}`, {
+			itemIndex,
+			description: 'Call External Agent needs the customer message items of the WhatsApp Agent Trigger (its Messages output).',
+		});
+	}
+	const url = agentUrl(context, itemIndex);
+	const options = readOptions(context, itemIndex);
+	const body = buildAgentRequestBody(item, { includeRaw: options.includeRaw });
+	const outcome = await callAgent(connection.request, {
+		url,
+		body: serializeAgentRequestBody(body),
+		headers: agentRequestHeaders(body),
+		signingSecret: connection.signingSecret,
+		timeoutMs: options.timeoutMs,
+		retries: options.retries,
+		retryDelayMs: options.retryDelayMs,
+		retryOnTimeout: options.retryOnTimeout,
+		sleep,
+		redact: connection.secrets,
+	});
+	if (outcome.ok) {
+		return outputItem(body, outcome.reply.messages, outcome.reply.noReply, agentInfo(outcome), itemIndex);
+	}
+	const onAgentError = context.getNodeParameter('onAgentError', itemIndex, 'fail') as OnAgentError;
+	if (onAgentError === 'fallback') {
+		const text = String(context.getNodeParameter('fallbackMessage', itemIndex, DEFAULT_FALLBACK_MESSAGE) ?? '').trim();
+		const messages: CanonicalMessage[] = text === '' ? [] : [{ type: 'text', text }];
+		return outputItem(body, messages, messages.length === 0, agentInfo(outcome), itemIndex, { fallback: true });
+	}
+	if (onAgentError === 'continue') {
+		return outputItem(body, [], true, agentInfo(outcome), itemIndex);
+	}
+	throw failureError(context, outcome.failure, itemIndex);
+}
+
+export async function executeCallExternalAgent(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const connection = await connect(this);
+	const output: INodeExecutionData[] = [];
+	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+		let failure: unknown;
+		try {
+			output.push(await callForItem(this, connection, items, itemIndex));
+		} catch (error) {
+			failure = error;
+		}
+		if (failure === undefined) continue;
+		const error =
+			failure instanceof NodeApiError || failure instanceof NodeOperationError
+				? failure
+				: new NodeOperationError(this.getNode(), failure instanceof Error ? failure : String(failure), { itemIndex });
+		if (!this.continueOnFail()) throw error;
+		const item = (items[itemIndex].json ?? {}) as IDataObject;
+		// An error item: routed to the error output by "Continue (using error output)"; on the
+		// regular output it carries noReply so a following Send WhatsApp sends nothing.
+		output.push({
+			json: {
+				error: error.message,
+				phone_number: item.phone_number ?? null,
+				phoneNumberId: item.phoneNumberId ?? null,
+				replyTo: item.messageId ?? null,
+				messages: [],
+				noReply: true,
+			},
+			error,
+			pairedItem: { item: itemIndex },
+		});
+	}
+	return [output];
+}
