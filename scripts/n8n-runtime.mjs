@@ -161,6 +161,16 @@ function runLogged(command, args, { cwd, env, logFile }) {
 	});
 }
 
+/**
+ * Variables npm sets for a script it runs (`npm start`, `npm test`): they carry the repo's own
+ * config (ignore-scripts=true, its package name...) into installs done elsewhere, so they go.
+ * Network settings stay, so a registry, proxy or CA given in the environment keeps working.
+ */
+function isNpmProjectVariable(key) {
+	if (!/^npm_(config|package|lifecycle)_/i.test(key)) return false;
+	return !/^npm_config_(registry|cache|userconfig|globalconfig|proxy|https_proxy|noproxy|strict_ssl|cafile|ca|fetch_\w+|maxsockets|@.*:registry|\/\/.*)$/i.test(key);
+}
+
 /** An env for npm/n8n commands with `binDir` first on PATH and npm's project config neutralised. */
 function commandEnv(runtime, extra = {}) {
 	const env = { ...process.env, ...extra };
@@ -168,7 +178,7 @@ function commandEnv(runtime, extra = {}) {
 	// Variables npm sets when this script runs under `npm start`/`npm test`: they would leak the
 	// repo's own config (ignore-scripts, prefix) into installs done elsewhere.
 	for (const key of Object.keys(env)) {
-		if (/^npm_(config|package|lifecycle)_/i.test(key)) delete env[key];
+		if (isNpmProjectVariable(key)) delete env[key];
 		// Under jest: n8n refuses to load nodes when NODE_ENV=test ("Not available in tests").
 		if (/^JEST_/.test(key)) delete env[key];
 	}
@@ -270,7 +280,7 @@ export async function ensureN8n({ version = DEFAULT_N8N_VERSION, log = defaultLo
 		writeFileSync(join(runtime.dir, '.npmrc'), `ignore-scripts=${recipe.ignoreScripts}\naudit=false\nfund=false\n`);
 
 		const npmEnv = { ...process.env };
-		for (const key of Object.keys(npmEnv)) if (/^npm_(config|package|lifecycle)_/i.test(key)) delete npmEnv[key];
+		for (const key of Object.keys(npmEnv)) if (isNpmProjectVariable(key)) delete npmEnv[key];
 		const installArgs = ['install', '--no-audit', '--no-fund', '--loglevel=warn', '--no-progress'];
 		if (recipe.ignoreScripts) installArgs.push('--ignore-scripts');
 		let t = Date.now();
@@ -447,7 +457,7 @@ function run(command, args, { cwd, env = process.env, what }) {
 
 function envWithoutNpmProject() {
 	const env = { ...process.env };
-	for (const key of Object.keys(env)) if (/^npm_(config|package|lifecycle)_/i.test(key)) delete env[key];
+	for (const key of Object.keys(env)) if (isNpmProjectVariable(key)) delete env[key];
 	return env;
 }
 
