@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+
 import { AgentReplyFormatError, NO_REPLY_TEXT, parseAgentReply } from '../../core/agent-reply-parser';
 import { WhatsAppValidationError } from '../../core/errors';
 
@@ -160,5 +162,46 @@ describe('parseAgentReply: errors', () => {
 		expect(caught).toBeInstanceOf(WhatsAppValidationError);
 		expect((caught as WhatsAppValidationError).field).toBe(field);
 		expect((caught as Error).message).toContain(field);
+	});
+});
+
+describe('parseAgentReply: properties', () => {
+	it('any JSON value or byte string: a reply, or one of the two documented errors, never anything else', () => {
+		const bodies = fc.oneof(
+			fc.jsonValue(),
+			fc.string(),
+			fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)),
+			fc.jsonValue().map((value) => Buffer.from(JSON.stringify(value) ?? '')),
+		);
+		const contentTypes = fc.constantFrom(undefined, 'application/json', 'text/plain', 'text/html', 'application/octet-stream');
+		fc.assert(
+			fc.property(bodies, contentTypes, (body, contentType) => {
+				let reply;
+				try {
+					reply = parseAgentReply(body, { contentType });
+				} catch (error) {
+					expect(error instanceof AgentReplyFormatError || error instanceof WhatsAppValidationError).toBe(true);
+					if (error instanceof AgentReplyFormatError) expect(error.received.length).toBeLessThanOrEqual(500);
+					return;
+				}
+				expect(reply.noReply).toBe(reply.messages.length === 0);
+			}),
+			{ numRuns: 3000, seed: 4242 },
+		);
+	});
+
+	it('plain text that is not JSON, HTML or the magic text becomes exactly one text message, trimmed', () => {
+		const plain = fc
+			.string({ minLength: 1 })
+			.filter((text) => {
+				const trimmed = text.trim();
+				return trimmed !== '' && trimmed !== NO_REPLY_TEXT && !/^[[{"<]/.test(trimmed);
+			});
+		fc.assert(
+			fc.property(plain, (text) => {
+				expect(parseAgentReply(text, { contentType: 'text/plain' })).toEqual({ noReply: false, messages: [{ type: 'text', text: text.trim() }] });
+			}),
+			{ numRuns: 2000, seed: 7 },
+		);
 	});
 });
