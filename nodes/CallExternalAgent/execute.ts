@@ -197,21 +197,37 @@ export async function executeCallExternalAgent(this: IExecuteFunctions): Promise
 				? failure
 				: new NodeOperationError(this.getNode(), failure instanceof Error ? failure : String(failure), { itemIndex });
 		if (!this.continueOnFail()) throw error;
-		const item = (items[itemIndex].json ?? {}) as IDataObject;
-		// An error item: routed to the error output by "Continue (using error output)"; on the
-		// regular output it carries noReply so a following Send WhatsApp sends nothing.
-		output.push({
-			json: {
-				error: error.message,
-				phone_number: item.phone_number ?? null,
-				phoneNumberId: item.phoneNumberId ?? null,
-				replyTo: item.messageId ?? null,
-				messages: [],
-				noReply: true,
-			},
-			error,
-			pairedItem: { item: itemIndex },
-		});
+		output.push(errorItem(this, error, items[itemIndex], itemIndex));
 	}
 	return [output];
+}
+
+/**
+ * The item "Continue On Fail" outputs for a failed item. With "Continue (using error output)"
+ * n8n moves items holding only `error`/`details` to the error output and adds the input
+ * item's fields (the customer's message), so that is all it holds. With "Continue (using
+ * regular output)" it also says `noReply`, so a following Send WhatsApp sends nothing.
+ * (`item.error` is not set: n8n would then replace the whole json with the message.)
+ */
+function errorItem(
+	context: IExecuteFunctions,
+	error: NodeApiError | NodeOperationError,
+	input: INodeExecutionData,
+	itemIndex: number,
+): INodeExecutionData {
+	const details: IDataObject = {};
+	if (error.description) details.description = error.description;
+	if (error instanceof NodeApiError && error.httpCode) details.httpCode = error.httpCode;
+	const json: IDataObject = { error: error.message, ...(Object.keys(details).length ? { details } : {}) };
+	if (context.getNode().onError !== 'continueErrorOutput') {
+		const item = (input.json ?? {}) as IDataObject;
+		Object.assign(json, {
+			phone_number: item.phone_number ?? null,
+			phoneNumberId: item.phoneNumberId ?? null,
+			replyTo: item.messageId ?? null,
+			messages: [],
+			noReply: true,
+		});
+	}
+	return { json, pairedItem: { item: itemIndex } };
 }

@@ -342,8 +342,15 @@ describe('Call External Agent: On Agent Error', () => {
 		agent.enqueue({ status: 400, body: 'bad request' }, { body: 'fine' });
 		const output = await run({}, [...triggerItems(), ...triggerItems()], { continueOnFail: true });
 		expect(output).toHaveLength(2);
-		expect(output[0].json).toMatchObject({ error: expect.stringMatching(/HTTP 400: bad request/), messages: [], noReply: true, phone_number: '+16505551234' });
-		expect(output[0].error).toBeDefined();
+		expect(output[0].json).toMatchObject({
+			error: expect.stringMatching(/HTTP 400: bad request/),
+			details: { httpCode: '400', description: expect.stringMatching(/Nothing was sent/) },
+			messages: [],
+			noReply: true,
+			phone_number: '+16505551234',
+		});
+		// Not item.error: n8n would replace the json with the message alone (and lose noReply).
+		expect(output[0].error).toBeUndefined();
 		expect(output[0].pairedItem).toEqual({ item: 0 });
 		expect(output[1].json).toMatchObject({ messages: [{ type: 'text', text: 'fine' }] });
 		expect(output[1].pairedItem).toEqual({ item: 1 });
