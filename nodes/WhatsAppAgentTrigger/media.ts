@@ -3,7 +3,7 @@
  * WhatsApp Cloud API credential. The token is added by the credential inside n8n's request
  * helper, and the Graph client sends it only to the Graph host or Meta's media hosts.
  */
-import { sleep, type IWebhookFunctions } from 'n8n-workflow';
+import { sleep, type IHookFunctions, type IWebhookFunctions } from 'n8n-workflow';
 
 import { GraphClient } from '../../core/graph-client';
 import { MEDIA_MAX_BYTES } from '../../core/limits';
@@ -18,7 +18,8 @@ export interface FetchedMedia {
 	mimeType: string;
 }
 
-export async function createMediaClient(context: IWebhookFunctions, timeoutMs: number, maxRetries: number): Promise<GraphClient> {
+/** The Graph client over the Cloud API credential (also used by automatic webhook setup). */
+export async function createMediaClient(context: IWebhookFunctions | IHookFunctions, timeoutMs: number, maxRetries: number): Promise<GraphClient> {
 	const credentials = await context.getCredentials(CLOUD_CREDENTIAL);
 	return new GraphClient({
 		request: authenticatedRequester(context, CLOUD_CREDENTIAL),

@@ -1,36 +1,327 @@
 /**
- * n8n's webhook lifecycle for the trigger (`webhookMethods.default`), called on activation
- * (checkExists, then create when it returns false) and deactivation (delete).
+ * n8n's webhook lifecycle for the trigger (`webhookMethods.default`): on activation n8n calls
+ * checkExists, then create when it answers false; on deactivation (and when test listening
+ * ends) it calls delete. n8n runs them once per `default` webhook (the events POST and the
+ * media GET), so all three are idempotent: the second checkExists finds the override in place.
  *
- * Only manual setup exists so far: the user pastes the URL and verify token into Meta's
- * dashboard, so there is nothing to register. checkExists answers true ("nothing to
- * create"), create and delete do nothing, and nothing the user configured in Meta is ever
- * removed. Automatic setup (`webhookSetup: 'automatic'`, Meta webhook overrides) plugs in
- * here: n8n calls these once per `default` webhook (the events POST and the media GET), so
- * they must be idempotent.
+ * Manual setup (`webhookSetup: 'manual'`): the user pastes the URL and verify token into Meta's
+ * dashboard, so there is nothing to register; nothing the user configured in Meta is touched.
+ *
+ * Automatic setup (`webhookSetup: 'automatic'`): Meta's per-phone-number webhook override
+ * (core/webhook-registration.ts) points the Cloud API credential's phone number at
+ * `getNodeWebhookUrl('default')` (…/webhook: the production URL, or the test URL while "Listen
+ * for test event" runs):
+ * - checkExists: true only when the number's override is exactly that URL.
+ * - create, activating: replaces a leftover test URL of this same trigger ('own'); someone
+ *   else's URL only with "Replace Another Webhook on This Number" ('any'), else refused.
+ * - create, testing (n8n's mode/activation 'manual'): never takes the production URL of this
+ *   workflow ('none'), so live messages are never diverted; someone else's URL only with the
+ *   replace option.
+ * - delete: removes the override only while it is still this URL; never someone else's, never the
+ *   business account's override or subscription. Failures are logged, never thrown, so
+ *   deactivation is never blocked.
+ * Meta's verification GET reaches the trigger during create (n8n has already registered the GET
+ * `webhook` endpoint: it comes first in the node's `webhooks`), answered with the webhook
+ * credential's verify token.
  */
-import type { IHookFunctions } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, type IHookFunctions, type JsonObject } from 'n8n-workflow';
+
+import { WhatsAppValidationError } from '../../core/errors';
+import type { GraphClient } from '../../core/graph-client';
+import { GraphApiError, scrubSecrets } from '../../core/graph-errors';
+import { TransportError } from '../../core/http-transport';
+import {
+	WebhookRegistrationError,
+	getPhoneWebhookConfiguration,
+	isPhoneOverrideOurs,
+	isPrivateHost,
+	registerPhoneOverride,
+	removePhoneOverrideIfOurs,
+	type RegisterPhoneOverrideOptions,
+	type RegisterPhoneOverrideResult,
+} from '../../core/webhook-registration';
+import { createMediaClient } from './media';
+import { CLOUD_CREDENTIAL, WEBHOOK_CREDENTIAL } from './request';
 
 export type WebhookSetup = 'automatic' | 'manual';
 
-/** The `webhookSetup` parameter; `manual` until automatic setup exists. */
+/** Per Graph request while registering (Meta verifies the URL inside the POST). */
+const REGISTRATION_TIMEOUT_MS = 30_000;
+const REGISTRATION_MAX_RETRIES = 2;
+
+const REPLACE_OPTION = 'Replace Another Webhook on This Number';
+
+export const LIFECYCLE_MESSAGES = {
+	noCloudCredential: 'Automatic webhook setup needs a WhatsApp Cloud API credential',
+	noCloudCredentialHint:
+		'Select a WhatsApp Cloud API credential in this trigger (its Phone Number ID is the number whose messages come here; add the WhatsApp Business Account ID too), ' +
+		"or set Webhook Setup to Manual and enter this trigger's Production URL and verify token in your Meta app yourself",
+	noUrl: 'n8n gave this trigger no webhook URL, so Meta cannot be told where to send messages',
+	noUrlHint: "Set N8N_WEBHOOK_URL (or WEBHOOK_URL) to n8n's public https:// address and restart n8n",
+	productionActive: (phone: string, current: string) =>
+		`Cannot listen for a test event on phone number ${phone}: this workflow is active, and the number's WhatsApp messages go to its production URL ${current}`,
+	productionActiveHint:
+		'A test never takes live messages away from the active workflow. Deactivate the workflow first (and activate it again when you are done testing), ' +
+		'or test with a copy of the workflow that uses another phone number (another WhatsApp Cloud API credential)',
+	takenHint:
+		'Another workflow or program uses this phone number. Deactivate it, or give this workflow another phone number (another WhatsApp Cloud API credential). ' +
+		`If that address is no longer used, turn on "${REPLACE_OPTION}" in this trigger and try again, ` +
+		"or set Webhook Setup to Manual and enter the URL and verify token in Meta's dashboard yourself",
+} as const;
+
+/** The `webhookSetup` parameter (n8n fills in the default, `automatic`, when a node has no value). */
 export function webhookSetupOf(context: IHookFunctions): WebhookSetup {
-	const value = context.getNodeParameter('webhookSetup', 'manual');
-	return value === 'automatic' ? 'automatic' : 'manual';
+	const value = context.getNodeParameter('webhookSetup', 'automatic');
+	return value === 'manual' ? 'manual' : 'automatic';
 }
 
-/** Manual setup: the user's Meta configuration is the webhook; there is nothing to create. */
+/** "Listen for test event": n8n runs checkExists/create with mode and activation 'manual'. */
+export function isTestListening(context: IHookFunctions): boolean {
+	return context.getActivationMode() === 'manual' || context.getMode() === 'manual';
+}
+
+/**
+ * The same trigger's other URL: production `…/webhook/<id>/…` ↔ test `…/webhook-test/<id>/…`
+ * (n8n's default endpoint names). Undefined when the URL does not have that shape (custom
+ * N8N_ENDPOINT_WEBHOOK*): the other URL is then simply not recognised as this trigger's.
+ */
+export function counterpartUrl(url: string, webhookId: string | undefined, isTest: boolean): string | undefined {
+	const [from, to] = isTest ? ['webhook-test', 'webhook'] : ['webhook', 'webhook-test'];
+	let parsed: URL;
+	try {
+		parsed = new URL(url);
+	} catch {
+		return undefined;
+	}
+	const segments = parsed.pathname.split('/');
+	const index = webhookId
+		? segments.findIndex((segment, at) => segment === from && segments[at + 1] === webhookId)
+		: segments.findIndex((segment, at) => segment === from && at + 2 < segments.length);
+	if (index < 0) return undefined;
+	segments[index] = to;
+	parsed.pathname = segments.join('/');
+	return parsed.toString();
+}
+
+interface Account {
+	client: GraphClient;
+	phoneNumberId: string;
+	businessAccountId?: string;
+	/** The Graph API is a local stand-in (a fake on loopback): accept a loopback http callback URL. */
+	allowInsecureUrl: boolean;
+}
+
+function nodeName(context: IHookFunctions): string {
+	return context.getNode().name;
+}
+
+function callbackUrlOf(context: IHookFunctions): string {
+	const url = context.getNodeWebhookUrl('default');
+	if (!url) {
+		throw new NodeOperationError(context.getNode(), LIFECYCLE_MESSAGES.noUrl, { description: LIFECYCLE_MESSAGES.noUrlHint });
+	}
+	return url;
+}
+
+async function accountOf(context: IHookFunctions): Promise<Account> {
+	if (!context.getNode().credentials?.[CLOUD_CREDENTIAL]) {
+		throw new NodeOperationError(context.getNode(), LIFECYCLE_MESSAGES.noCloudCredential, {
+			description: LIFECYCLE_MESSAGES.noCloudCredentialHint,
+		});
+	}
+	const credentials = await context.getCredentials(CLOUD_CREDENTIAL);
+	let host = '';
+	try {
+		host = new URL(String(credentials.graphApiBaseUrl || 'https://graph.facebook.com')).hostname;
+	} catch {
+		host = '';
+	}
+	const client = await createMediaClient(context, REGISTRATION_TIMEOUT_MS, REGISTRATION_MAX_RETRIES);
+	const businessAccountId = String(credentials.businessAccountId ?? '').trim();
+	return {
+		client,
+		phoneNumberId: String(credentials.phoneNumberId ?? '').trim(),
+		...(businessAccountId ? { businessAccountId } : {}),
+		allowInsecureUrl: host !== '' && isPrivateHost(host),
+	};
+}
+
+async function verifyTokenOf(context: IHookFunctions): Promise<string> {
+	const data = await context.getCredentials(WEBHOOK_CREDENTIAL);
+	return typeof data.verifyToken === 'string' ? data.verifyToken : '';
+}
+
+const FIELD_HINTS: Record<string, string> = {
+	phoneNumberId:
+		'Set the Phone Number ID in the WhatsApp Cloud API credential: the long ID shown as "Phone number ID" under WhatsApp → API Setup in your Meta app, not the phone number itself',
+	businessAccountId:
+		'Set the WhatsApp Business Account ID in the WhatsApp Cloud API credential as shown under WhatsApp → API Setup, or leave it empty',
+	verifyToken:
+		'Set a Verify Token in the WhatsApp Webhook credential: any phrase of letters and digits. The trigger gives it to Meta and answers Meta\'s check with it',
+};
+
+interface Situation {
+	testing: boolean;
+	phoneNumberId: string;
+}
+
+/** Whatever went wrong → the error n8n shows when activating or starting a test (never a token). */
+export function activationError(context: IHookFunctions, error: unknown, situation?: Situation): NodeOperationError | NodeApiError {
+	const node = context.getNode();
+	if (error instanceof NodeOperationError || error instanceof NodeApiError) return error;
+	if (error instanceof WebhookRegistrationError) {
+		if (error.reason === 'overrideTaken' && situation) {
+			if (error.currentIsOwn && situation.testing) {
+				return new NodeOperationError(node, LIFECYCLE_MESSAGES.productionActive(situation.phoneNumberId, error.currentUrl ?? ''), {
+					description: LIFECYCLE_MESSAGES.productionActiveHint,
+				});
+			}
+			if (!error.currentIsOwn) return new NodeOperationError(node, error.message, { description: LIFECYCLE_MESSAGES.takenHint });
+		}
+		return new NodeOperationError(node, error.message, { description: error.hint });
+	}
+	if (error instanceof WhatsAppValidationError) {
+		return new NodeOperationError(node, error.message, { description: FIELD_HINTS[error.field] });
+	}
+	if (error instanceof GraphApiError) {
+		const data: JsonObject = { message: error.message, httpCode: String(error.httpStatus) };
+		if (error.code !== undefined) data.code = error.code;
+		if (error.title) data.title = error.title;
+		if (error.details) data.details = error.details;
+		if (error.fbtraceId) data.fbtraceId = error.fbtraceId;
+		return new NodeApiError(node, data, {
+			message: error.message,
+			httpCode: String(error.httpStatus),
+			...(error.hint ? { description: error.hint } : {}),
+		});
+	}
+	if (error instanceof TransportError) {
+		return new NodeOperationError(node, `Automatic webhook setup could not reach Meta: ${error.message}`, {
+			description:
+				'Check that n8n can reach the Graph API Base URL of the WhatsApp Cloud API credential (https://graph.facebook.com unless you changed it), then activate again',
+		});
+	}
+	const message = error instanceof Error ? error.message : String(error);
+	return new NodeOperationError(node, `Automatic webhook setup failed: ${scrubSecrets(message)}`);
+}
+
+function describe(error: unknown): string {
+	const converted = error instanceof Error ? error : new Error(String(error));
+	const hint = (converted as { description?: unknown; hint?: unknown }).description ?? (converted as { hint?: unknown }).hint;
+	return typeof hint === 'string' && hint !== '' ? `${converted.message} ${hint}` : converted.message;
+}
+
+function logRegistration(context: IHookFunctions, phoneNumberId: string, url: string, result: RegisterPhoneOverrideResult): void {
+	const who = `WhatsApp Agent Trigger "${nodeName(context)}"`;
+	if (result.subscription?.action === 'subscribed') {
+		context.logger.info(`${who}: subscribed your Meta app to the WhatsApp Business Account, so that it receives its webhooks`);
+	}
+	if (result.action === 'unchanged') {
+		context.logger.info(`${who}: phone number ${phoneNumberId} already sends its WhatsApp messages to ${url}`);
+	} else {
+		context.logger.info(`${who}: Meta now sends the WhatsApp messages of phone number ${phoneNumberId} to ${url}`);
+	}
+	if (result.replaced?.own) {
+		context.logger.info(`${who}: replaced this trigger's other URL ${result.replaced.url} on phone number ${phoneNumberId}`);
+	} else if (result.replaced) {
+		context.logger.warn(
+			`${who}: replaced ${result.replaced.url}, which something else had set on phone number ${phoneNumberId} ("${REPLACE_OPTION}" is on); that address no longer receives this number's messages`,
+		);
+	}
+	for (const warning of result.warnings) context.logger.warn(`${who}: ${warning}`);
+}
+
+/** Manual: true (nothing to create). Automatic: whether the number's override is exactly this trigger's URL. */
 export async function checkExists(this: IHookFunctions): Promise<boolean> {
-	return true;
+	if (webhookSetupOf(this) === 'manual') return true;
+	const url = callbackUrlOf(this);
+	const account = await accountOf(this);
+	let exists = false;
+	let failure: unknown;
+	try {
+		exists = isPhoneOverrideOurs(await getPhoneWebhookConfiguration(account.client, account.phoneNumberId), url);
+	} catch (error) {
+		failure = error;
+	}
+	if (failure !== undefined) throw activationError(this, failure);
+	return exists;
 }
 
-/** Manual setup: nothing to register (n8n calls this only when checkExists says false). */
+/** Manual: nothing to register. Automatic: points the phone number's webhooks at this trigger (Meta verifies it meanwhile). */
 export async function create(this: IHookFunctions): Promise<boolean> {
+	if (webhookSetupOf(this) === 'manual') return true;
+	const testing = isTestListening(this);
+	const url = callbackUrlOf(this);
+	const other = counterpartUrl(url, this.getNode().webhookId, testing);
+	const replace = this.getNodeParameter('replaceOtherWebhook', false) === true;
+	const account = await accountOf(this);
+	const options: RegisterPhoneOverrideOptions = {
+		phoneNumberId: account.phoneNumberId,
+		...(account.businessAccountId ? { businessAccountId: account.businessAccountId } : {}),
+		callbackUrl: url,
+		verifyToken: await verifyTokenOf(this),
+		ownUrls: other ? [other] : [],
+		allowInsecureUrl: account.allowInsecureUrl,
+		// Testing never takes this workflow's production URL, even with the replace option.
+		takeOver: testing ? 'none' : replace ? 'any' : 'own',
+	};
+	let result: RegisterPhoneOverrideResult | undefined;
+	let failure: unknown;
+	try {
+		result = await registerPhoneOverride(account.client, options);
+	} catch (error) {
+		failure = error;
+	}
+	const someoneElses = failure instanceof WebhookRegistrationError && failure.reason === 'overrideTaken' && failure.currentIsOwn !== true;
+	if (testing && replace && someoneElses) {
+		failure = undefined;
+		try {
+			result = await registerPhoneOverride(account.client, { ...options, takeOver: 'any' });
+		} catch (error) {
+			failure = error;
+		}
+	}
+	if (failure !== undefined || result === undefined) {
+		throw activationError(this, failure, { testing, phoneNumberId: account.phoneNumberId });
+	}
+	logRegistration(this, account.phoneNumberId, url, result);
 	return true;
 }
 
-/** Manual setup: nothing of ours to remove; the user's Meta settings are left alone. */
+/**
+ * Manual: nothing of ours to remove. Automatic: removes the number's override only while it is
+ * still this trigger's URL. Never throws: a failure is logged and deactivation goes on.
+ */
 export async function deleteWebhook(this: IHookFunctions): Promise<boolean> {
+	if (webhookSetupOf(this) === 'manual') return true;
+	const who = `WhatsApp Agent Trigger "${nodeName(this)}"`;
+	let phoneNumberId = '';
+	let url = '';
+	let failure: unknown;
+	let outcome: Awaited<ReturnType<typeof removePhoneOverrideIfOurs>> | undefined;
+	try {
+		url = callbackUrlOf(this);
+		const account = await accountOf(this);
+		phoneNumberId = account.phoneNumberId;
+		outcome = await removePhoneOverrideIfOurs(account.client, phoneNumberId, url);
+	} catch (error) {
+		failure = error;
+	}
+	if (failure !== undefined || outcome === undefined) {
+		this.logger.warn(
+			`${who}: could not remove its webhook from phone number ${phoneNumberId || '(unknown)'}: ${describe(activationError(this, failure))} ` +
+				`If Meta keeps sending this number's messages to ${url || 'this trigger'}, activate and deactivate the workflow again, or point the number elsewhere.`,
+		);
+		return true;
+	}
+	if (outcome.action === 'removed') {
+		this.logger.info(
+			`${who}: removed ${url} from phone number ${phoneNumberId}` +
+				(outcome.nowGoesTo ? `; Meta now sends its WhatsApp messages to ${outcome.nowGoesTo}` : '; Meta now sends its WhatsApp messages to your app\'s callback URL, if it has one'),
+		);
+	} else if (outcome.action === 'notOurs') {
+		this.logger.info(`${who}: left phone number ${phoneNumberId} alone: its webhooks go to ${outcome.found ?? 'another address'}, not to ${url}`);
+	}
 	return true;
 }
 

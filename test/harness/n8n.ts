@@ -27,6 +27,7 @@ import {
 	type IWebhookDescription,
 	type IWebhookResponseData,
 	type IWorkflowExecuteAdditionalData,
+	type WorkflowActivateMode,
 	type WorkflowExecuteMode,
 } from 'n8n-workflow';
 
@@ -183,11 +184,27 @@ export async function runListSearch(
 
 export type LifecycleMethod = 'checkExists' | 'create' | 'delete';
 
+export interface WebhookMethodOptions {
+	/** n8n's production webhook base (`<n8n>/webhook`): what getNodeWebhookUrl uses unless `isTest`. */
+	webhookBaseUrl?: string;
+	/** n8n's test webhook base (`<n8n>/webhook-test`): what getNodeWebhookUrl uses when `isTest`. */
+	webhookTestBaseUrl?: string;
+	webhookName?: 'default' | 'setup';
+	/** Default 'trigger' (activation). n8n uses 'manual' for "Listen for test event", 'internal' for every delete. */
+	mode?: WorkflowExecuteMode;
+	/** Default 'activate'. n8n uses 'manual' for "Listen for test event", 'update' for every delete. */
+	activation?: WorkflowActivateMode;
+	/** The webhook is a test webhook ("Listen for test event"): getNodeWebhookUrl answers the test URL. */
+	isTest?: boolean;
+	/** When given, what the method logs through n8n's logger is pushed here. */
+	logs?: Array<{ level: string; message: string }>;
+}
+
 /** Calls `webhookMethods.<name>.<method>` with n8n's HookContext, as n8n does on (de)activation. */
 export async function runWebhookMethod(
 	setup: NodeSetup,
 	method: LifecycleMethod,
-	options: { webhookBaseUrl?: string; webhookName?: 'default' | 'setup'; mode?: WorkflowExecuteMode } = {},
+	options: WebhookMethodOptions = {},
 ): Promise<boolean> {
 	const { workflow, node } = buildWorkflow(setup);
 	const name = options.webhookName ?? 'default';
@@ -200,15 +217,26 @@ export async function runWebhookMethod(
 		webhookDescription: description,
 		workflowId: workflow.id,
 		webhookId: node.webhookId,
+		...(options.isTest ? { isTest: true } : {}),
 	} as unknown as IWebhookData;
 	const context = new HookContext(
 		workflow,
 		node,
-		additionalData(setup, options.webhookBaseUrl ? { webhookBaseUrl: options.webhookBaseUrl } : {}),
+		additionalData(setup, {
+			...(options.webhookBaseUrl ? { webhookBaseUrl: options.webhookBaseUrl } : {}),
+			...(options.webhookTestBaseUrl ? { webhookTestBaseUrl: options.webhookTestBaseUrl } : {}),
+		}),
 		options.mode ?? 'trigger',
-		'activate',
+		options.activation ?? 'activate',
 		webhookData,
 	);
+	const logs = options.logs;
+	if (logs) {
+		const capture = (level: string) => (message: string) => logs.push({ level, message: String(message) });
+		Object.defineProperty(context, 'logger', {
+			value: { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') },
+		});
+	}
 	const fn = setup.nodeType.webhookMethods?.[name]?.[method];
 	if (!fn) throw new Error(`No webhookMethods.${name}.${method}`);
 	return (await fn.call(context)) as boolean;
@@ -225,6 +253,11 @@ export interface WebhookServer {
 	/** `http://127.0.0.1:<port>/webhook/<webhookId>` */
 	baseUrl: string;
 	url(path: string): string;
+	/** `http://127.0.0.1:<port>/webhook-test/<webhookId>/<path>`: the same webhooks as n8n's test URLs. */
+	testUrl(path: string): string;
+	/** `http://127.0.0.1:<port>/webhook` and `…/webhook-test`: runWebhookMethod's bases for this server. */
+	webhookBaseUrl: string;
+	webhookTestBaseUrl: string;
 	/** Every workflow run the node started, in order. */
 	runs: EmittedRun[];
 	/** What the node logged through n8n's logger (level and message). */
@@ -233,8 +266,9 @@ export interface WebhookServer {
 }
 
 /**
- * Serves a trigger's webhooks the way n8n's webhook server does: `/webhook/<webhookId>/<path>`,
- * `rawBody` as a Buffer, JSON parsed (a body that does not parse as JSON is answered 422 before
+ * Serves a trigger's webhooks the way n8n's webhook server does: `/webhook/<webhookId>/<path>`
+ * (and the same under `/webhook-test/`, with the test URLs, as n8n does while "Listen for test
+ * event" runs), `rawBody` as a Buffer, JSON parsed (a body that does not parse as JSON is answered 422 before
  * the node runs, as n8n does), then `webhook()` with a real WebhookContext.
  */
 export async function startWebhookServer(setup: NodeSetup): Promise<WebhookServer> {
@@ -249,12 +283,14 @@ export async function startWebhookServer(setup: NodeSetup): Promise<WebhookServe
 	app.use(express.raw({ type: () => true, limit: '16mb' }));
 
 	app.all(/.*/, async (req: Request, res: Response) => {
-		const prefix = `/webhook/${webhookId}/`;
-		if (!req.path.startsWith(prefix)) {
+		const productionPrefix = `/webhook/${webhookId}/`;
+		const testPrefix = `/webhook-test/${webhookId}/`;
+		const isTest = req.path.startsWith(testPrefix);
+		if (!isTest && !req.path.startsWith(productionPrefix)) {
 			res.status(404).json({ message: 'not registered' });
 			return;
 		}
-		const path = req.path.slice(prefix.length);
+		const path = req.path.slice((isTest ? testPrefix : productionPrefix).length);
 		const description = webhooks.find(
 			(webhook) => String(webhook.path) === path && webhook.httpMethod === req.method,
 		);
@@ -289,6 +325,7 @@ export async function startWebhookServer(setup: NodeSetup): Promise<WebhookServe
 			webhookDescription: description,
 			workflowId: workflow.id,
 			webhookId,
+			...(isTest ? { isTest: true } : {}),
 		} as unknown as IWebhookData;
 		const context = new WebhookContext(
 			workflow,
@@ -297,6 +334,7 @@ export async function startWebhookServer(setup: NodeSetup): Promise<WebhookServe
 				httpRequest: req,
 				httpResponse: res,
 				webhookBaseUrl: `${baseUrl}/webhook`,
+				webhookTestBaseUrl: `${baseUrl}/webhook-test`,
 			} as Partial<IWorkflowExecuteAdditionalData>),
 			'webhook',
 			webhookData,
@@ -342,6 +380,9 @@ export async function startWebhookServer(setup: NodeSetup): Promise<WebhookServe
 	return {
 		baseUrl: hookBase,
 		url: (path) => `${hookBase}/${path}`,
+		testUrl: (path) => `${baseUrl}/webhook-test/${webhookId}/${path}`,
+		webhookBaseUrl: `${baseUrl}/webhook`,
+		webhookTestBaseUrl: `${baseUrl}/webhook-test`,
 		runs,
 		logs,
 		close: () => new Promise((resolve) => server.close(() => resolve())),

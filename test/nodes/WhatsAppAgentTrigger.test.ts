@@ -738,6 +738,7 @@ describe('fuzz over real HTTP', () => {
 describe('webhook lifecycle (manual setup) and credential test', () => {
 	it('checkExists/create/delete succeed without touching Meta', async () => {
 		const nodeSetup = setup();
+		nodeSetup.parameters = { ...nodeSetup.parameters, webhookSetup: 'manual' };
 		expect(await runWebhookMethod(nodeSetup, 'checkExists')).toBe(true);
 		expect(await runWebhookMethod(nodeSetup, 'create')).toBe(true);
 		expect(await runWebhookMethod(nodeSetup, 'delete')).toBe(true);
