@@ -118,16 +118,14 @@ function nodeName(context: IHookFunctions): string {
 function callbackUrlOf(context: IHookFunctions): string {
 	const url = context.getNodeWebhookUrl('default');
 	if (!url) {
-		throw new NodeOperationError(context.getNode(), LIFECYCLE_MESSAGES.noUrl, { description: LIFECYCLE_MESSAGES.noUrlHint });
+		throw operationError(context, LIFECYCLE_MESSAGES.noUrl, LIFECYCLE_MESSAGES.noUrlHint);
 	}
 	return url;
 }
 
 async function accountOf(context: IHookFunctions): Promise<Account> {
 	if (!context.getNode().credentials?.[CLOUD_CREDENTIAL]) {
-		throw new NodeOperationError(context.getNode(), LIFECYCLE_MESSAGES.noCloudCredential, {
-			description: LIFECYCLE_MESSAGES.noCloudCredentialHint,
-		});
+		throw operationError(context, LIFECYCLE_MESSAGES.noCloudCredential, LIFECYCLE_MESSAGES.noCloudCredentialHint);
 	}
 	const credentials = await context.getCredentials(CLOUD_CREDENTIAL);
 	let host = '';
@@ -165,6 +163,20 @@ interface Situation {
 	phoneNumberId: string;
 }
 
+/**
+ * n8n replaces a message that mentions a network code (ECONNREFUSED, ETIMEDOUT…) with a generic
+ * sentence ("The service refused the connection…"), which would hide what failed (e.g. Meta
+ * could not reach the trigger): the message is set back after construction.
+ */
+function keepMessage<T extends NodeOperationError | NodeApiError>(error: T, message: string): T {
+	error.message = message;
+	return error;
+}
+
+function operationError(context: IHookFunctions, message: string, description?: string): NodeOperationError {
+	return keepMessage(new NodeOperationError(context.getNode(), message, description ? { description } : {}), message);
+}
+
 /** Whatever went wrong → the error n8n shows when activating or starting a test (never a token). */
 export function activationError(context: IHookFunctions, error: unknown, situation?: Situation): NodeOperationError | NodeApiError {
 	const node = context.getNode();
@@ -172,16 +184,18 @@ export function activationError(context: IHookFunctions, error: unknown, situati
 	if (error instanceof WebhookRegistrationError) {
 		if (error.reason === 'overrideTaken' && situation) {
 			if (error.currentIsOwn && situation.testing) {
-				return new NodeOperationError(node, LIFECYCLE_MESSAGES.productionActive(situation.phoneNumberId, error.currentUrl ?? ''), {
-					description: LIFECYCLE_MESSAGES.productionActiveHint,
-				});
+				return operationError(
+					context,
+					LIFECYCLE_MESSAGES.productionActive(situation.phoneNumberId, error.currentUrl ?? ''),
+					LIFECYCLE_MESSAGES.productionActiveHint,
+				);
 			}
-			if (!error.currentIsOwn) return new NodeOperationError(node, error.message, { description: LIFECYCLE_MESSAGES.takenHint });
+			if (!error.currentIsOwn) return operationError(context, error.message, LIFECYCLE_MESSAGES.takenHint);
 		}
-		return new NodeOperationError(node, error.message, { description: error.hint });
+		return operationError(context, error.message, error.hint);
 	}
 	if (error instanceof WhatsAppValidationError) {
-		return new NodeOperationError(node, error.message, { description: FIELD_HINTS[error.field] });
+		return operationError(context, error.message, FIELD_HINTS[error.field]);
 	}
 	if (error instanceof GraphApiError) {
 		const data: JsonObject = { message: error.message, httpCode: String(error.httpStatus) };
@@ -189,26 +203,29 @@ export function activationError(context: IHookFunctions, error: unknown, situati
 		if (error.title) data.title = error.title;
 		if (error.details) data.details = error.details;
 		if (error.fbtraceId) data.fbtraceId = error.fbtraceId;
-		return new NodeApiError(node, data, {
+		const apiError = new NodeApiError(node, data, {
 			message: error.message,
 			httpCode: String(error.httpStatus),
 			...(error.hint ? { description: error.hint } : {}),
 		});
+		return keepMessage(apiError, error.message);
 	}
 	if (error instanceof TransportError) {
-		return new NodeOperationError(node, `Automatic webhook setup could not reach Meta: ${error.message}`, {
-			description:
-				'Check that n8n can reach the Graph API Base URL of the WhatsApp Cloud API credential (https://graph.facebook.com unless you changed it), then activate again',
-		});
+		return operationError(
+			context,
+			`Automatic webhook setup could not reach Meta: ${error.message}`,
+			'Check that n8n can reach the Graph API Base URL of the WhatsApp Cloud API credential (https://graph.facebook.com unless you changed it), then try again',
+		);
 	}
 	const message = error instanceof Error ? error.message : String(error);
-	return new NodeOperationError(node, `Automatic webhook setup failed: ${scrubSecrets(message)}`);
+	return operationError(context, `Automatic webhook setup failed: ${scrubSecrets(message)}`);
 }
 
 function describe(error: unknown): string {
 	const converted = error instanceof Error ? error : new Error(String(error));
 	const hint = (converted as { description?: unknown; hint?: unknown }).description ?? (converted as { hint?: unknown }).hint;
-	return typeof hint === 'string' && hint !== '' ? `${converted.message} ${hint}` : converted.message;
+	const sentence = (text: string) => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
+	return typeof hint === 'string' && hint !== '' ? `${sentence(converted.message)} ${sentence(hint)}` : sentence(converted.message);
 }
 
 function logRegistration(context: IHookFunctions, phoneNumberId: string, url: string, result: RegisterPhoneOverrideResult): void {
