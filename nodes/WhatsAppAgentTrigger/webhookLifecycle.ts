@@ -248,7 +248,18 @@ function logRegistration(context: IHookFunctions, phoneNumberId: string, url: st
 	for (const warning of result.warnings) context.logger.warn(`${who}: ${warning}`);
 }
 
-/** Manual: true (nothing to create). Automatic: whether the number's override is exactly this trigger's URL. */
+/** Meta unreachable or failing for a while (network, 5xx, throttling): not the user's doing. */
+function isPassing(error: unknown): boolean {
+	return (error instanceof TransportError || error instanceof GraphApiError) && error.retryable;
+}
+
+/**
+ * Manual: true (nothing to create). Automatic: whether the number's override is exactly this
+ * trigger's URL. When n8n re-activates workflows at startup (activation 'init' or
+ * 'leadershipChange') and Meta cannot be asked right then, it answers true with a warning: the
+ * override set before the restart keeps working, where failing would unregister the webhook
+ * until n8n retries.
+ */
 export async function checkExists(this: IHookFunctions): Promise<boolean> {
 	if (webhookSetupOf(this) === 'manual') return true;
 	const url = callbackUrlOf(this);
@@ -259,6 +270,14 @@ export async function checkExists(this: IHookFunctions): Promise<boolean> {
 		exists = isPhoneOverrideOurs(await getPhoneWebhookConfiguration(account.client, account.phoneNumberId), url);
 	} catch (error) {
 		failure = error;
+	}
+	const restarting = ['init', 'leadershipChange'].includes(this.getActivationMode());
+	if (failure !== undefined && restarting && isPassing(failure)) {
+		this.logger.warn(
+			`WhatsApp Agent Trigger "${nodeName(this)}": could not check phone number ${account.phoneNumberId}'s webhook while n8n started (${describe(activationError(this, failure))}) ` +
+				'Keeping the setting made before the restart; if messages do not arrive, deactivate and activate the workflow again.',
+		);
+		return true;
 	}
 	if (failure !== undefined) throw activationError(this, failure);
 	return exists;

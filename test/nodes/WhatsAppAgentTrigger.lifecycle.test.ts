@@ -16,7 +16,7 @@
 import { createHash } from 'crypto';
 import http from 'http';
 import type { AddressInfo } from 'net';
-import { NodeApiError, NodeHelpers, NodeOperationError, type INodeParameters, type INodeProperties } from 'n8n-workflow';
+import { NodeApiError, NodeHelpers, NodeOperationError, type INodeParameters, type INodeProperties, type WorkflowActivateMode } from 'n8n-workflow';
 
 import { resetDedupCaches } from '../../nodes/WhatsAppAgentTrigger/dedupRegistry';
 import { LIFECYCLE_MESSAGES, counterpartUrl } from '../../nodes/WhatsAppAgentTrigger/webhookLifecycle';
@@ -115,9 +115,11 @@ async function trigger(options: TriggerOptions = {}): Promise<Trigger> {
 
 interface CallOptions {
 	test?: boolean;
+	/** n8n's activation mode for checkExists/create (default 'activate'; 'init' when n8n starts). */
+	activation?: WorkflowActivateMode;
 }
 
-async function lifecycle(t: Trigger, method: LifecycleMethod, { test = false }: CallOptions = {}): Promise<boolean> {
+async function lifecycle(t: Trigger, method: LifecycleMethod, { test = false, activation }: CallOptions = {}): Promise<boolean> {
 	const logs: Log[] = [];
 	try {
 		return await runWebhookMethod(t.setup, method, {
@@ -127,7 +129,7 @@ async function lifecycle(t: Trigger, method: LifecycleMethod, { test = false }: 
 			// What n8n passes: activation ('trigger'/'activate'), "Listen for test event" ('manual'/'manual'),
 			// and every delete ('internal'/'update').
 			mode: method === 'delete' ? 'internal' : test ? 'manual' : 'trigger',
-			activation: method === 'delete' ? 'update' : test ? 'manual' : 'activate',
+			activation: method === 'delete' ? 'update' : test ? 'manual' : (activation ?? 'activate'),
 			logs,
 		});
 	} finally {
@@ -493,6 +495,23 @@ describe('automatic setup: what the user sees when activation fails', () => {
 		expect(error.message).toMatch(/Reading the phone number's webhook settings failed/);
 		expect(error.httpCode).toBe('500');
 	}, 20_000);
+
+	it('n8n restarting while Meta fails: the setting made before is kept (warning), but a user error still fails', async () => {
+		const t = await trigger();
+		meta.setPhoneOverride(PHONE, t.productionUrl);
+		fake.fail({ status: 500 }, { route: 'webhooks.phone.get', times: Infinity });
+		for (const activation of ['init', 'leadershipChange'] as const) {
+			expect(await lifecycle(t, 'checkExists', { activation })).toBe(true);
+		}
+		expect(t.logs.filter((log) => log.level === 'warn')).toHaveLength(2);
+		expect(t.logs[0].message).toMatch(/could not check phone number 106540352242922's webhook while n8n started/);
+		// On a user's activation the same failure is shown.
+		expect(await caught(lifecycle(t, 'checkExists'))).toBeInstanceOf(NodeApiError);
+		fake.clearFaults();
+		meta.setPermissions([MESSAGING]);
+		expect(await caught(lifecycle(t, 'checkExists', { activation: 'init' }))).toBeInstanceOf(NodeOperationError);
+		expect(meta.phoneOverride(PHONE)).toBe(t.productionUrl);
+	}, 30_000);
 });
 
 describe('automatic setup: "Listen for test event" and production', () => {
