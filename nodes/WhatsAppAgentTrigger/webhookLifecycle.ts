@@ -67,6 +67,10 @@ export const LIFECYCLE_MESSAGES = {
 		'Another workflow or program uses this phone number. Deactivate it, or give this workflow another phone number (another WhatsApp Cloud API credential). ' +
 		`If that address is no longer used, turn on "${REPLACE_OPTION}" in this trigger and try again, ` +
 		"or set Webhook Setup to Manual and enter the URL and verify token in Meta's dashboard yourself",
+	takenByOldAddressHint:
+		"That address is this same workflow at another n8n address: n8n's public address changed (a new tunnel address, a new N8N_WEBHOOK_URL), or the workflow also runs in another n8n. " +
+		`If that address is no longer used, turn on "${REPLACE_OPTION}" in this trigger and try again. ` +
+		'If another n8n still uses it, deactivate the workflow there first, or give this one another phone number',
 } as const;
 
 /** The `webhookSetup` parameter (n8n fills in the default, `automatic`, when a node has no value). */
@@ -161,6 +165,23 @@ const FIELD_HINTS: Record<string, string> = {
 interface Situation {
 	testing: boolean;
 	phoneNumberId: string;
+	/** This trigger's URLs (the one being registered, and its other one). */
+	urls: string[];
+}
+
+function pathOf(url: string | undefined): string | undefined {
+	if (!url) return undefined;
+	try {
+		return new URL(url).pathname.replace(/\/+$/, '');
+	} catch {
+		return undefined;
+	}
+}
+
+/** Same path as one of ours on another host: this workflow at an older n8n address, or in another n8n. */
+function looksLikeOurOldAddress(current: string | undefined, urls: string[]): boolean {
+	const path = pathOf(current);
+	return path !== undefined && urls.some((url) => pathOf(url) === path);
 }
 
 /**
@@ -190,7 +211,12 @@ export function activationError(context: IHookFunctions, error: unknown, situati
 					LIFECYCLE_MESSAGES.productionActiveHint,
 				);
 			}
-			if (!error.currentIsOwn) return operationError(context, error.message, LIFECYCLE_MESSAGES.takenHint);
+			if (!error.currentIsOwn) {
+				const hint = looksLikeOurOldAddress(error.currentUrl, situation.urls)
+					? LIFECYCLE_MESSAGES.takenByOldAddressHint
+					: LIFECYCLE_MESSAGES.takenHint;
+				return operationError(context, error.message, hint);
+			}
 		}
 		return operationError(context, error.message, error.hint);
 	}
@@ -318,7 +344,7 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 		}
 	}
 	if (failure !== undefined || result === undefined) {
-		throw activationError(this, failure, { testing, phoneNumberId: account.phoneNumberId });
+		throw activationError(this, failure, { testing, phoneNumberId: account.phoneNumberId, urls: other ? [url, other] : [url] });
 	}
 	logRegistration(this, account.phoneNumberId, url, result);
 	return true;

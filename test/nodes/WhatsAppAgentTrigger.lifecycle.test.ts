@@ -306,9 +306,22 @@ describe('automatic setup: activation', () => {
 		expect(error.description).toContain(`"${REPLACE}"`);
 		expect(error.description).toMatch(/another phone number/);
 		expect(error.description).toContain('Manual');
+		expect(error.description).not.toMatch(/same workflow/);
 		expect(meta.phoneOverride(PHONE)).toBe(FOREIGN_URL);
 		expect(phoneSets()).toHaveLength(0);
 		expect(meta.verifications).toHaveLength(0);
+	});
+
+	it('this same workflow at an older n8n address (new tunnel): refused, saying so and how to take it back', async () => {
+		const t = await trigger();
+		const oldAddress = `https://old-tunnel.trycloudflare.com/webhook/${t.webhookId}/webhook`;
+		meta.setPhoneOverride(PHONE, oldAddress);
+		const error = await caught(activate(t));
+		expect(error).toBeInstanceOf(NodeOperationError);
+		expect(error.message).toContain(oldAddress);
+		expect(error.description).toMatch(/this same workflow at another n8n address/);
+		expect(error.description).toContain(`"${REPLACE}"`);
+		expect(meta.phoneOverride(PHONE)).toBe(oldAddress);
 	});
 
 	it(`someone else's URL with "${REPLACE}": taken over, with a warning naming the old address`, async () => {
