@@ -274,6 +274,25 @@ function logRegistration(context: IHookFunctions, phoneNumberId: string, url: st
 	for (const warning of result.warnings) context.logger.warn(`${who}: ${warning}`);
 }
 
+/**
+ * Meta answers every path of these calls (an unknown id is a 400 with code 100), never 404,
+ * 405 or 501: those come from a proxy or test server at the Graph API Base URL that does not
+ * offer webhook overrides. Automatic setup then steps aside (with a warning saying what to
+ * set by hand) instead of making the workflow impossible to activate.
+ */
+function overridesUnsupported(error: unknown): boolean {
+	const status = error instanceof GraphApiError || error instanceof WebhookRegistrationError ? error.httpStatus : undefined;
+	return status === 404 || status === 405 || status === 501;
+}
+
+function warnOverridesUnsupported(context: IHookFunctions, url: string, error: unknown): void {
+	const status = (error as { httpStatus?: number }).httpStatus;
+	context.logger.warn(
+		`WhatsApp Agent Trigger "${nodeName(context)}": the Graph API Base URL of the WhatsApp Cloud API credential does not offer Meta's webhook overrides (HTTP ${status}), ` +
+			`so automatic webhook setup was skipped. Set the callback URL ${url} and the verify token in your Meta app yourself, as with Webhook Setup: Manual.`,
+	);
+}
+
 /** Meta unreachable or failing for a while (network, 5xx, throttling): not the user's doing. */
 function isPassing(error: unknown): boolean {
 	return (error instanceof TransportError || error instanceof GraphApiError) && error.retryable;
@@ -303,6 +322,10 @@ export async function checkExists(this: IHookFunctions): Promise<boolean> {
 			`WhatsApp Agent Trigger "${nodeName(this)}": could not check phone number ${account.phoneNumberId}'s webhook while n8n started (${describe(activationError(this, failure))}) ` +
 				'Keeping the setting made before the restart; if messages do not arrive, deactivate and activate the workflow again.',
 		);
+		return true;
+	}
+	if (failure !== undefined && overridesUnsupported(failure)) {
+		warnOverridesUnsupported(this, url, failure);
 		return true;
 	}
 	if (failure !== undefined) throw activationError(this, failure);
@@ -342,6 +365,10 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 		} catch (error) {
 			failure = error;
 		}
+	}
+	if (failure !== undefined && overridesUnsupported(failure)) {
+		warnOverridesUnsupported(this, url, failure);
+		return true;
 	}
 	if (failure !== undefined || result === undefined) {
 		throw activationError(this, failure, { testing, phoneNumberId: account.phoneNumberId, urls: other ? [url, other] : [url] });

@@ -527,6 +527,37 @@ describe('automatic setup: what the user sees when activation fails', () => {
 	}, 30_000);
 });
 
+describe('automatic setup: a Graph API without webhook overrides', () => {
+	// A proxy or test server at the Graph API Base URL that does not implement Meta's override
+	// endpoints answers 404 (Meta itself never does): activation goes on, with a warning saying
+	// what to set by hand, instead of a workflow that cannot be activated.
+	it('404 on reading the settings: checkExists answers true with a warning; nothing is registered', async () => {
+		const t = await trigger();
+		fake.fail({ status: 404, body: 'Not Found', contentType: 'text/plain' }, { route: 'webhooks.phone.get', times: Infinity });
+		await activate(t);
+		expect(phoneSets()).toHaveLength(0);
+		const warnings = t.logs.filter((log) => log.level === 'warn');
+		expect(warnings.length).toBeGreaterThan(0);
+		expect(warnings[0].message).toMatch(/does not offer Meta's webhook overrides \(HTTP 404\)/);
+		expect(warnings[0].message).toContain(t.productionUrl);
+		expect(await deactivate(t)).toEqual([true, true]);
+	});
+
+	it('404 on setting the override: create answers true with a warning', async () => {
+		const t = await trigger();
+		fake.fail({ status: 404, body: 'Not Found', contentType: 'text/plain' }, { route: 'webhooks.phone.set', times: Infinity });
+		expect(await lifecycle(t, 'checkExists')).toBe(false);
+		expect(await lifecycle(t, 'create')).toBe(true);
+		expect(meta.phoneOverride(PHONE)).toBeUndefined();
+		expect(t.logs.some((log) => log.level === 'warn' && /automatic webhook setup was skipped/.test(log.message))).toBe(true);
+	});
+
+	it('a 400 from Meta (e.g. unknown phone number) still fails activation', async () => {
+		const t = await trigger({ cloud: { phoneNumberId: '999999999999999' } });
+		expect(await caught(lifecycle(t, 'checkExists'))).toBeInstanceOf(NodeOperationError);
+	});
+});
+
 describe('automatic setup: "Listen for test event" and production', () => {
 	it('while production is ours, a test is refused and production is never diverted (even with the replace option)', async () => {
 		for (const replaceOtherWebhook of [false, true]) {
