@@ -267,6 +267,8 @@ export function isRetryableGraphError(httpStatus: number, code?: number): boolea
 const SECRET_PATTERNS: Array<[RegExp, string]> = [
 	// Meta user, page and system-user tokens all start with EAA.
 	[/EAA[A-Za-z0-9_\-.]{8,}/g, 'EAA…[redacted]'],
+	// App access tokens `<app id>|<app secret>` (the secret is 32 hex digits), raw or URL-encoded.
+	[/\b(\d{5,})(?:\||%7C)[A-Za-z0-9_-]{16,}/gi, '$1|[redacted]'],
 	[/(access_token|appsecret_proof|client_secret|token)=[^&\s"'<>]+/gi, '$1=[redacted]'],
 	[/\bBearer\s+(?!token\b)[A-Za-z0-9_\-.~+/=]+/gi, 'Bearer [redacted]'],
 	[/("(?:access_token|token|appsecret|app_secret)"\s*:\s*")[^"]*"/gi, '$1[redacted]"'],

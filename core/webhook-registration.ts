@@ -21,6 +21,21 @@
  *   DELETE /<WABA_ID>/subscribed_apps unsubscribes the app: never called here.
  * Overrides belong to the app whose token sets them: another app's settings are never seen.
  *
+ * The app's own webhook (Graph API reference "/{app-id}/subscriptions", Webhooks "Subscriptions
+ * Edge" page, checked 2026; n8n's WhatsApp Trigger uses the same edge):
+ * - Read:   GET /<APP_ID>/subscriptions → {"data": [{"object", "callback_url", "active",
+ *           "fields": [{"name", "version"}]}]}, with an APP access token.
+ * - Write:  POST /<APP_ID>/subscriptions object, callback_url, verify_token, fields (+ include_values),
+ *           with an app access token → {"success": true} (Meta's sample: "true"); Meta sends the
+ *           verification GET to callback_url first. One entry per object (n8n's trigger assumes so too).
+ * - Both need an app access token ("required to return subscriptions for that app"); the app id
+ *   and the App Secret joined, `<APP_ID>|<APP_SECRET>`, is one, sent as `access_token` (Meta's
+ *   app access token pages). A wrong secret is refused with code 190 "Invalid OAuth access token
+ *   signature." (HTTP 400, as reported against Meta's SDKs).
+ * - Meta sends a number's "messages" webhooks, override or not, only when the app subscribes the
+ *   object whatsapp_business_account with the field "messages": an app whose WhatsApp webhook
+ *   was never configured receives nothing. ensureAppMessagesSubscription closes that gap.
+ *
  * Every failure is a WhatsAppValidationError (bad input, nothing sent), a
  * WebhookRegistrationError (what went wrong + `hint`: what to do), a GraphApiError or a
  * TransportError. None ever contains the verify token.
@@ -33,8 +48,13 @@
  *   activating (a leftover test URL of this trigger is replaced) and 'none' while testing (an
  *   active production URL is never taken: the user is told to deactivate first); 'any' only
  *   when the user allows replacing someone else's URL. Log `warnings`.
+ *   Then `ensureAppMessagesSubscription(client, appClient, {appSecret, callbackUrl: url,
+ *   verifyToken, ownUrls})` (appClient: the same Graph API Base URL without any credential;
+ *   ownUrls: the trigger's test URL when activating, none while testing); log its outcome. It
+ *   never throws: the number's override works, so activation goes on, with a warning if needed.
  * - delete: `removePhoneOverrideIfOurs(client, phoneId, url)`; log and swallow failures so
- *   deactivation is never blocked.
+ *   deactivation is never blocked. The app's subscription is never removed: other numbers and
+ *   workflows of the app depend on it, and its URL matters only for numbers without an override.
  * n8n calls these once per `default` webhook (twice here); all three are idempotent. Meta's
  * verification GET arrives during create, so the GET `webhook` endpoint must already be
  * registered: n8n registers a node's webhooks in the order of its `webhooks` array and runs
@@ -186,11 +206,11 @@ async function settle<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | 
 /** Tokens shorter than this are not redacted (they would mangle every word they occur in). */
 const MIN_REDACTED_LENGTH = 4;
 
-function redact(value: string | undefined, secret: string | undefined): string | undefined {
+function redact(value: string | undefined, secret: string | undefined, label = '[verify token]'): string | undefined {
 	if (value === undefined || !secret || secret.length < MIN_REDACTED_LENGTH) return value;
 	const variants = new Set([secret, encodeURIComponent(secret), new URLSearchParams({ t: secret }).toString().slice(2)]);
 	let result = value;
-	for (const variant of variants) result = result.split(variant).join('[verify token]');
+	for (const variant of variants) result = result.split(variant).join(label);
 	return result;
 }
 
@@ -539,6 +559,8 @@ export interface AppSubscriptionResult {
 	action: 'alreadySubscribed' | 'subscribed' | 'unverified';
 	/** The token's app id, when known. */
 	appId?: string;
+	/** The app's name, when GET /app said it. */
+	appName?: string;
 	/** The subscribed apps as read before any change. */
 	apps: SubscribedApp[];
 	/** Set with 'unverified': what the user should check. */
@@ -559,8 +581,14 @@ export async function ensureAppSubscribed(
 	const account = idSegment(businessAccountId, 'businessAccountId', 'The WhatsApp Business Account ID');
 	const apps = await listSubscribedApps(client, account);
 	let appId = text(options.appId);
+	let appName: string | undefined;
+	if (apps.length > 0 && !appId) {
+		const app = await getTokenApp(client);
+		appId = app?.id;
+		appName = app?.name;
+	}
+	const named = appName ? { appName } : {};
 	if (apps.length > 0) {
-		appId ??= (await getTokenApp(client))?.id;
 		if (!appId) {
 			return {
 				action: 'unverified',
@@ -570,7 +598,7 @@ export async function ensureAppSubscribed(
 					'If messages do not arrive, open WhatsApp → Configuration in your app at developers.facebook.com and make sure the app is subscribed to this account.',
 			};
 		}
-		if (apps.some((app) => app.id === appId)) return { action: 'alreadySubscribed', appId, apps };
+		if (apps.some((app) => app.id === appId)) return { action: 'alreadySubscribed', appId, ...named, apps };
 	}
 	const operation = 'Subscribing your Meta app to the WhatsApp Business Account';
 	const outcome = await settle(client.call<unknown>('POST', `${account}/subscribed_apps`, { operation }));
@@ -579,7 +607,7 @@ export async function ensureAppSubscribed(
 	if (isRecord(json) && json.success === false) {
 		throw new GraphApiError(`${operation} failed: Meta answered {"success": false}.`, { httpStatus: 200, retryable: false, operation });
 	}
-	return appId ? { action: 'subscribed', appId, apps } : { action: 'subscribed', apps };
+	return appId ? { action: 'subscribed', appId, ...named, apps } : { action: 'subscribed', apps };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -692,12 +720,6 @@ export async function registerPhoneOverride(client: GraphCaller, options: Regist
 				'If messages do not arrive, add the ID (WhatsApp → API Setup) to the credential and activate the workflow again.',
 		);
 	}
-	if (!before.application) {
-		warnings.push(
-			'Your Meta app has no callback URL of its own. Meta sends webhooks only for the fields the app subscribes to: ' +
-				'if messages do not arrive, open WhatsApp → Configuration in your app at developers.facebook.com, enter a callback URL (this trigger\'s URL and verify token work) and subscribe the "messages" field.',
-		);
-	}
 
 	if (alreadyOurs) return { action: 'unchanged', before, ...(subscription ? { subscription } : {}), warnings };
 
@@ -753,4 +775,343 @@ export async function removePhoneOverrideIfOurs(
 	const outcome = await settle(client.call<unknown>('POST', phone, { body: { webhook_configuration: { override_callback_uri: '' } }, operation }));
 	if (!outcome.ok) throw explain(outcome.error, { operation, subject: 'phone', phoneNumberId: phone });
 	return { action: 'removed', found: config.phoneNumber, ...fallback };
+}
+
+// ---------------------------------------------------------------------------------------
+// The app's own webhook subscription (App Dashboard → WhatsApp → Configuration → Webhook)
+
+/** The Graph webhook object of WhatsApp Business Accounts (App Dashboard: "WhatsApp Business Account"). */
+export const WHATSAPP_WEBHOOK_OBJECT = 'whatsapp_business_account';
+/** The webhook field of incoming messages and their statuses. */
+export const MESSAGES_FIELD = 'messages';
+
+/** One entry of GET /<APP_ID>/subscriptions. */
+export interface AppWebhookSubscription {
+	/** e.g. whatsapp_business_account, page, user. */
+	object: string;
+	/** The app's callback URL for this object (absent when Meta reports none). */
+	callbackUrl?: string;
+	active: boolean;
+	/** Subscribed field names, e.g. ["messages", "message_template_status_update"]. */
+	fields: string[];
+}
+
+/** Meta's "app access token" without a round trip: the app id and the App Secret joined by "|". */
+function appAccessToken(appId: string, appSecret: string): string {
+	return `${appId}|${appSecret}`;
+}
+
+/** The text with the App Secret (alone or inside the app token) and the verify token replaced. */
+function withoutAppSecrets(value: string, appSecret: string | undefined, verifyToken: string | undefined): string {
+	return scrubSecrets(redact(redact(value, appSecret, '[app secret]'), verifyToken) as string);
+}
+
+function parseFieldNames(value: unknown): string[] {
+	if (!Array.isArray(value)) return typeof value === 'string' ? value.split(',').map((name) => name.trim()).filter(Boolean) : [];
+	const names: string[] = [];
+	for (const entry of value) {
+		const name = isRecord(entry) ? text(entry.name) : text(entry);
+		if (name && !names.includes(name)) names.push(name);
+	}
+	return names;
+}
+
+function parseAppSubscriptions(body: unknown): AppWebhookSubscription[] {
+	const json = asJson(body);
+	const data = isRecord(json) && Array.isArray(json.data) ? json.data : [];
+	return data.filter(isRecord).map((entry) => {
+		const subscription: AppWebhookSubscription = {
+			object: text(entry.object) ?? '',
+			active: entry.active !== false && entry.active !== 'false',
+			fields: parseFieldNames(entry.fields),
+		};
+		const callbackUrl = text(entry.callback_url);
+		if (callbackUrl) subscription.callbackUrl = callbackUrl;
+		return subscription;
+	});
+}
+
+/**
+ * GET /<APP_ID>/subscriptions with the app access token `<APP_ID>|<APP_SECRET>` (as the
+ * `access_token` query parameter; `appClient` must add no credential of its own): the app's
+ * webhook subscriptions per object. Failures are thrown without the App Secret in their text.
+ */
+export async function listAppSubscriptions(appClient: GraphCaller, appId: string, appSecret: string): Promise<AppWebhookSubscription[]> {
+	const app = idSegment(appId, 'appId', 'The Meta app ID');
+	const operation = "Reading your Meta app's webhook subscriptions";
+	const outcome = await settle(
+		appClient.call<unknown>('GET', `${app}/subscriptions`, { qs: { access_token: appAccessToken(app, appSecret) }, operation }),
+	);
+	if (!outcome.ok) throw withoutSecret(outcome.error, appSecret);
+	return parseAppSubscriptions(outcome.value);
+}
+
+export interface AppMessagesSubscriptionOptions {
+	/** The App Secret (WhatsApp Webhook credential): with the app id it makes the app access token. */
+	appSecret: string;
+	/** This trigger's URL: the callback URL of a subscription this call writes (Meta verifies it meanwhile). */
+	callbackUrl: string;
+	/** What the trigger answers Meta's verification GET with. */
+	verifyToken: string;
+	/**
+	 * Other URLs of this same trigger (its test URL while activating). An app subscription
+	 * pointing at one of them is moved to `callbackUrl`; any other URL is never replaced.
+	 */
+	ownUrls?: string[];
+	/** The app's id if already known (saves GET /app), and its name for the messages. */
+	appId?: string;
+	appName?: string;
+	/** Skip the https/public-host check (tests and fakes on loopback). */
+	allowInsecureUrl?: boolean;
+}
+
+export type AppMessagesSubscriptionProblem =
+	/** The webhook credential has no App Secret. */
+	| 'noAppSecret'
+	/** GET /app did not name the token's app (unsupported there, or failed). */
+	| 'appUnknown'
+	/** Meta refused the app access token: the App Secret is not this app's. */
+	| 'appSecret'
+	/** Anything else (network, Meta failing, verification, a proxy without the endpoint). */
+	| 'error';
+
+export interface AppMessagesSubscriptionResult {
+	/**
+	 * alreadySubscribed: the app has an active whatsapp_business_account subscription with
+	 * "messages"; nothing was sent. subscribed: this call wrote the app's subscription (see
+	 * `created`, `addedMessages`, `movedFrom`). needsManualStep: the app's subscription lacks
+	 * "messages" (or is off) at someone else's URL, which cannot be changed without that URL's
+	 * verify token; `warning` says what to do. failed: could not check; `warning` says why.
+	 */
+	action: 'alreadySubscribed' | 'subscribed' | 'needsManualStep' | 'failed';
+	appId?: string;
+	appName?: string;
+	/** The app's whatsapp_business_account subscription as read before any change. */
+	before?: AppWebhookSubscription;
+	/** With 'subscribed': the app had no whatsapp_business_account subscription at all. */
+	created?: boolean;
+	/** With 'subscribed': "messages" was not subscribed before. */
+	addedMessages?: boolean;
+	/** With 'subscribed': this trigger's other URL that was the app's callback URL until now. */
+	movedFrom?: string;
+	/** The fields subscribed after this call. */
+	fields?: string[];
+	/** With 'failed'. */
+	problem?: AppMessagesSubscriptionProblem;
+	/** With 'needsManualStep' and 'failed': plain sentences for the log, without any secret. */
+	warning?: string;
+}
+
+const DASHBOARD_WEBHOOK = 'your app at developers.facebook.com → WhatsApp → Configuration → Webhook';
+
+function subscribeMessagesStep(callbackUrl: string, hasCallbackUrl: boolean): string {
+	const urlStep = hasCallbackUrl
+		? ''
+		: `If no Callback URL is shown, click Edit, enter ${callbackUrl} and the verify token of the WhatsApp Webhook credential, and click "Verify and save". `;
+	return `Do this once in ${DASHBOARD_WEBHOOK}: ${urlStep}Under "Webhook fields" click Manage and subscribe to "messages".`;
+}
+
+function appLabel(appId: string | undefined, appName: string | undefined): string {
+	if (appName && appId) return `"${appName}" (${appId})`;
+	return appId ? `(${appId})` : '';
+}
+
+function failureText(error: unknown): string {
+	if (error instanceof GraphApiError) {
+		const says = metaSays(error);
+		return says ? `HTTP ${error.httpStatus}: ${says}` : `HTTP ${error.httpStatus}`;
+	}
+	const message = error instanceof Error ? error.message : String(error);
+	return message.replace(/[\s.]+$/, '');
+}
+
+type TokenAppOutcome = { ok: true; id: string; name?: string } | { ok: false; error: unknown };
+
+/** GET /app with the user's token, keeping the failure (getTokenApp only says "unknown"). */
+async function readTokenApp(client: GraphCaller): Promise<TokenAppOutcome> {
+	const outcome = await settle(client.call<unknown>('GET', 'app', { qs: { fields: 'id,name' }, operation: "Reading the token's Meta app" }));
+	if (!outcome.ok) return { ok: false, error: outcome.error };
+	const json = asJson(outcome.value);
+	const id = isRecord(json) ? text(json.id) : undefined;
+	if (!id) return { ok: false, error: new Error('Meta answered without an app id') };
+	const name = isRecord(json) ? text(json.name) : undefined;
+	return name ? { ok: true, id, name } : { ok: true, id };
+}
+
+/** Meta refused the app access token: `<id>|<secret>` with a secret that is not the app's. */
+function isAppTokenRefused(error: unknown): boolean {
+	return error instanceof GraphApiError && (error.code === 190 || (error.code === undefined && error.httpStatus === 401));
+}
+
+/**
+ * Makes sure Meta sends WhatsApp "messages" webhooks at all. A number's override only
+ * redirects webhooks of fields the app subscribes to: an app whose WhatsApp webhook was never
+ * configured (no subscription of object whatsapp_business_account with field "messages")
+ * gets nothing, anywhere.
+ *
+ * 1. The app id: `options.appId`, else GET /app with the user's token (`client`).
+ * 2. GET /<APP_ID>/subscriptions with the app access token `<APP_ID>|<APP_SECRET>` through
+ *    `appClient` (a client adding no credential: the app token travels as `access_token`, in the
+ *    query of the GET and in the form body of the POST, never next to the user's Bearer token).
+ * 3. Then, for the app's whatsapp_business_account subscription:
+ *    - none: POST /<APP_ID>/subscriptions object, callback_url = `callbackUrl`, verify_token,
+ *      fields=messages, include_values=true. Meta verifies `callbackUrl` meanwhile (the trigger
+ *      answers, as for the override).
+ *    - active with "messages": nothing, unless its URL is one of `ownUrls` (this trigger's other
+ *      URL): then it is moved to `callbackUrl`, same fields.
+ *    - without "messages" (or not active) at `callbackUrl`, at one of `ownUrls` or at no URL: the
+ *      same POST with the union of its fields and "messages" (Meta's POST replaces the field list).
+ *    - without "messages" (or not active) at someone else's URL: nothing is sent (re-posting needs
+ *      that URL's verify token, which Meta checks); `warning` gives the one-time manual step.
+ * Never deletes a subscription, never removes a field, never replaces someone else's URL.
+ * Never throws: every failure is a 'failed' result whose `warning` says what happened and the
+ * manual step (a wrong App Secret is named as such). No text contains the App Secret, the app
+ * token or the verify token.
+ */
+export async function ensureAppMessagesSubscription(
+	client: GraphCaller,
+	appClient: GraphCaller,
+	options: AppMessagesSubscriptionOptions,
+): Promise<AppMessagesSubscriptionResult> {
+	const appSecret = typeof options.appSecret === 'string' ? options.appSecret.trim() : '';
+	const verifyToken = typeof options.verifyToken === 'string' ? options.verifyToken : '';
+	const outcome = await settle(subscribeAppToMessages(client, appClient, { ...options, appSecret, verifyToken }));
+	if (outcome.ok) return outcome.value;
+	const manual = subscribeMessagesStep(typeof options.callbackUrl === 'string' ? options.callbackUrl.trim() : '', false);
+	const reason = withoutAppSecrets(failureText(outcome.error), appSecret, verifyToken);
+	return {
+		action: 'failed',
+		problem: 'error',
+		warning: `Could not check that your Meta app receives WhatsApp messages (${reason}). If messages do not arrive: ${manual}`,
+	};
+}
+
+async function subscribeAppToMessages(
+	client: GraphCaller,
+	appClient: GraphCaller,
+	options: AppMessagesSubscriptionOptions,
+): Promise<AppMessagesSubscriptionResult> {
+	const { appSecret, verifyToken } = options;
+	const callbackUrl = checkCallbackUrl(options.callbackUrl, { allowInsecureUrl: options.allowInsecureUrl });
+	const clean = (value: string) => withoutAppSecrets(value, appSecret, verifyToken);
+	const failed = (problem: AppMessagesSubscriptionProblem, warning: string, known: Partial<AppMessagesSubscriptionResult> = {}): AppMessagesSubscriptionResult => ({
+		action: 'failed',
+		...known,
+		problem,
+		warning: clean(warning),
+	});
+
+	if (appSecret === '') {
+		return failed(
+			'noAppSecret',
+			`The WhatsApp Webhook credential has no App Secret, so the trigger could not check that your Meta app receives WhatsApp messages (and it cannot check any message's signature). ` +
+				`Copy it from App Settings → Basic → App secret (Show) into the credential. ${subscribeMessagesStep(callbackUrl, false)}`,
+		);
+	}
+	if (verifyToken.trim() === '') {
+		return failed('error', `The WhatsApp Webhook credential has no verify token, so the trigger could not subscribe your Meta app to WhatsApp messages.`);
+	}
+
+	let appId = text(options.appId);
+	let appName = appId ? text(options.appName) : undefined;
+	if (!appId) {
+		const app = await readTokenApp(client);
+		if (!app.ok) {
+			return failed(
+				'appUnknown',
+				`Could not check that your Meta app receives WhatsApp messages: Meta did not say which app the access token belongs to (GET /app: ${failureText(app.error)}). ` +
+					`If messages do not arrive: ${subscribeMessagesStep(callbackUrl, false)}`,
+			);
+		}
+		appId = app.id;
+		appName = app.name;
+	}
+	const app = idSegment(appId, 'appId', 'The Meta app ID');
+	const known = { appId: app, ...(appName ? { appName } : {}) };
+	const label = appLabel(app, appName);
+
+	const secretRefused = (error: unknown) =>
+		failed(
+			'appSecret',
+			`Meta refused the App Secret of the WhatsApp Webhook credential for your Meta app ${label} (Meta says: ${failureText(error)}): it is not that app's secret. ` +
+				'The trigger checks the signature of every message with it, so it will refuse the messages Meta sends until this is fixed: ' +
+				"open that app at developers.facebook.com (the app of the WhatsApp Cloud API credential's access token) → App Settings → Basic → App secret (Show), and paste it into the WhatsApp Webhook credential. " +
+				`The trigger could not check either that the app receives WhatsApp messages; if messages still do not arrive: ${subscribeMessagesStep(callbackUrl, false)}`,
+			known,
+		);
+
+	const listed = await settle(listAppSubscriptions(appClient, app, appSecret));
+	if (!listed.ok) {
+		if (isAppTokenRefused(listed.error)) return secretRefused(listed.error);
+		return failed(
+			'error',
+			`Could not read the webhook settings of your Meta app ${label} (${failureText(listed.error)}). If messages do not arrive: ${subscribeMessagesStep(callbackUrl, false)}`,
+			known,
+		);
+	}
+	const before = listed.value.find((entry) => entry.object === WHATSAPP_WEBHOOK_OBJECT);
+	const ownUrls = (options.ownUrls ?? []).filter((url) => !sameCallbackUrl(url, callbackUrl));
+	const ownOther = before?.callbackUrl ? ownUrls.find((url) => sameCallbackUrl(url, before.callbackUrl)) : undefined;
+	const receives = before !== undefined && before.active && before.fields.includes(MESSAGES_FIELD);
+	const ours = before !== undefined && (before.callbackUrl === undefined || sameCallbackUrl(before.callbackUrl, callbackUrl) || ownOther !== undefined);
+
+	if (receives && ownOther === undefined) return { action: 'alreadySubscribed', ...known, before };
+	if (before !== undefined && !ours) {
+		const state = before.active
+			? `sends its WhatsApp webhooks to ${before.callbackUrl} but is not subscribed to the "messages" field`
+			: `has its WhatsApp webhook to ${before.callbackUrl} switched off`;
+		return {
+			action: 'needsManualStep',
+			...known,
+			before,
+			warning: clean(
+				`Your Meta app ${label} ${state}, so Meta sends no WhatsApp messages anywhere, not even to this trigger's address. ` +
+					"The trigger does not change that address's settings (Meta would check them with that address's own verify token). " +
+					`${subscribeMessagesStep(callbackUrl, true)} The Callback URL can stay as it is: this number's messages still come to this trigger.`,
+			),
+		};
+	}
+
+	const fields = [...(before?.fields ?? [])];
+	if (!fields.includes(MESSAGES_FIELD)) fields.push(MESSAGES_FIELD);
+	const operation = before ? "Updating your Meta app's WhatsApp webhook" : 'Subscribing your Meta app to WhatsApp messages';
+	const form = new URLSearchParams({
+		object: WHATSAPP_WEBHOOK_OBJECT,
+		callback_url: callbackUrl,
+		verify_token: verifyToken,
+		fields: fields.join(','),
+		include_values: 'true',
+		access_token: appAccessToken(app, appSecret),
+	});
+	const posted = await settle(
+		appClient.call<unknown>('POST', `${app}/subscriptions`, {
+			body: form.toString(),
+			headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+			operation,
+		}),
+	);
+	if (!posted.ok) {
+		if (isAppTokenRefused(posted.error)) return secretRefused(posted.error);
+		const verification = posted.error instanceof GraphApiError && isVerificationFailure(posted.error);
+		return failed(
+			'error',
+			(verification
+				? `Meta could not verify this trigger's URL ${callbackUrl} as your Meta app's callback URL (${failureText(posted.error)}). `
+				: `${operation} failed (${failureText(posted.error)}). `) + `If messages do not arrive: ${subscribeMessagesStep(callbackUrl, before?.callbackUrl !== undefined)}`,
+			{ ...known, ...(before ? { before } : {}) },
+		);
+	}
+	const json = asJson(posted.value);
+	if (isRecord(json) && (json.success === false || json.success === 'false')) {
+		return failed('error', `${operation} failed: Meta answered {"success": false}. If messages do not arrive: ${subscribeMessagesStep(callbackUrl, false)}`, known);
+	}
+	return {
+		action: 'subscribed',
+		...known,
+		...(before ? { before } : {}),
+		created: before === undefined,
+		addedMessages: !(before?.fields.includes(MESSAGES_FIELD) ?? false),
+		...(ownOther ? { movedFrom: before?.callbackUrl } : {}),
+		fields,
+	};
 }

@@ -4,8 +4,12 @@
  * real HTTP server standing in for the trigger's verification endpoint, which the fake Meta
  * calls (GET hub.mode/hub.challenge/hub.verify_token) before it stores a URL.
  *
- * Every error any test provokes is collected; the last test checks that none of them carries
- * a verify token.
+ * The app's own webhook subscription (ensureAppMessagesSubscription) goes through a second
+ * client without any credential, like the node's: the fake requires the app access token
+ * `<appId>|<appSecret>` and refuses a Bearer header next to it.
+ *
+ * Every error and warning any test provokes is collected; the last tests check that none of
+ * them carries a verify token, the App Secret or the app token.
  */
 import fc from 'fast-check';
 import http from 'http';
@@ -17,19 +21,26 @@ import { GraphApiError } from '../../core/graph-errors';
 import {
 	MAX_CALLBACK_URL_LENGTH,
 	WebhookRegistrationError,
+	MESSAGES_FIELD,
+	WHATSAPP_WEBHOOK_OBJECT,
 	checkCallbackUrl,
+	ensureAppMessagesSubscription,
 	ensureAppSubscribed,
 	getPhoneWebhookConfiguration,
 	isPhoneOverrideOurs,
 	isPrivateHost,
+	listAppSubscriptions,
 	listPhoneNumberIds,
 	registerPhoneOverride,
 	removePhoneOverrideIfOurs,
 	sameCallbackUrl,
+	type AppMessagesSubscriptionOptions,
+	type AppMessagesSubscriptionResult,
 	type RegisterPhoneOverrideOptions,
 } from '../../core/webhook-registration';
+import { scrubSecrets } from '../../core/graph-errors';
 import { FAKE_PHONE_NUMBER_ID, FAKE_WABA_ID, startFakeGraphApi, type FakeGraphApi } from '../fakes/fake-graph-api';
-import { FAKE_APP_CALLBACK_URL, FAKE_APP_ID, MESSAGING, installFakeMetaWebhooks, type FakeMetaWebhooks } from '../fakes/fake-meta-webhooks';
+import { FAKE_APP_CALLBACK_URL, FAKE_APP_ID, FAKE_APP_NAME, FAKE_APP_SECRET, MESSAGING, installFakeMetaWebhooks, type FakeMetaWebhooks } from '../fakes/fake-meta-webhooks';
 import { axiosRequester } from '../harness/axios-requester';
 
 const PHONE = FAKE_PHONE_NUMBER_ID;
@@ -41,6 +52,8 @@ const HIDDEN_WABA = '304050607080910';
 const VERIFY_TOKEN = 'vt-Secret-4f9c2e7a91';
 const PLUS_TOKEN = 'a+b/c=d e-Secret-77';
 const TOKENS = [VERIFY_TOKEN, PLUS_TOKEN];
+const WRONG_APP_SECRET = '0123456789abcdef0123456789abcdef';
+const SECRETS = [...TOKENS, FAKE_APP_SECRET, WRONG_APP_SECRET];
 const FOREIGN_URL = 'https://other-n8n.example.org/webhook/4b1c/webhook';
 const WABA_OVERRIDE = 'https://waba-override.example.net/hooks/whatsapp';
 
@@ -116,6 +129,10 @@ let meta: FakeMetaWebhooks;
 let standIn: StandIn;
 let ourUrl: string;
 const errors: unknown[] = [];
+/** Every warning any call produced (registration and app subscription). */
+const warnings: string[] = [];
+/** Every request the credential-less app client sent, as sent. */
+const appLog: Array<{ method: string; url: string; headers: Record<string, string> }> = [];
 
 function client(token = fake.token): GraphClient {
 	return new GraphClient({
@@ -125,6 +142,29 @@ function client(token = fake.token): GraphClient {
 		apiVersion: 'v24.0',
 		random: () => 0,
 	});
+}
+
+/** The client without any credential, as the node's (plainRequester): the app token goes in the request itself. */
+function appClient(): GraphClient {
+	return new GraphClient({
+		request: axiosRequester({ log: appLog }),
+		sleep: async () => undefined,
+		baseUrl: fake.baseUrl,
+		apiVersion: 'v24.0',
+		random: () => 0,
+	});
+}
+
+async function ensureMessages(overrides: Partial<AppMessagesSubscriptionOptions> = {}): Promise<AppMessagesSubscriptionResult> {
+	const result = await ensureAppMessagesSubscription(client(), appClient(), {
+		appSecret: FAKE_APP_SECRET,
+		callbackUrl: ourUrl,
+		verifyToken: VERIFY_TOKEN,
+		allowInsecureUrl: true,
+		...overrides,
+	});
+	if (result.warning) warnings.push(result.warning);
+	return result;
 }
 
 async function caught(promise: Promise<unknown>): Promise<any> {
@@ -161,6 +201,8 @@ function register(overrides: Partial<RegisterPhoneOverrideOptions> = {}) {
 const routes = () => fake.requests.map((request) => `${request.method} ${request.route ?? request.path}`);
 const phoneSets = () => fake.requestsTo('webhooks.phone.set');
 const subscribePosts = () => fake.requestsTo('webhooks.subscribedApps.post');
+const appPosts = () => fake.requestsTo('webhooks.appSubscriptions.post');
+const appForm = (index = 0) => Object.fromEntries(new URLSearchParams(appPosts()[index].body.toString('utf8')).entries());
 
 beforeAll(async () => {
 	fake = await startFakeGraphApi();
@@ -186,10 +228,14 @@ beforeEach(() => {
 	standIn.received.length = 0;
 	standIn.behaviour = 'answer';
 	standIn.expectedToken = VERIFY_TOKEN;
+	appLog.length = 0;
 });
 afterEach(() => {
-	// Unsubscribing the app would cut every workflow of the app off the account: never.
+	// Unsubscribing the app (from the account or from a webhook field) would cut every workflow of the app off: never.
 	expect(fake.requestsTo('webhooks.subscribedApps.delete')).toHaveLength(0);
+	expect(fake.requestsTo('webhooks.appSubscriptions.delete')).toHaveLength(0);
+	// The user's token never travels with the app token.
+	for (const request of appLog) expect(Object.keys(request.headers).map((name) => name.toLowerCase())).not.toContain('authorization');
 });
 
 // ---------------------------------------------------------------------------------------
@@ -475,11 +521,15 @@ describe('registerPhoneOverride: states', () => {
 		expect(fake.requests.filter((request) => /subscribed_apps|phone_numbers/.test(request.path))).toHaveLength(0);
 	});
 
-	it('an app without a callback URL of its own: warns about subscribing the messages field', async () => {
+	it('an app without a webhook of its own: the override is set, but Meta delivers nothing until the app subscribes "messages"', async () => {
 		meta.setAppCallbackUrl(undefined);
 		const result = await register();
 		expect(result.before).toEqual({});
-		expect(result.warnings.join(' ')).toContain('"messages" field');
+		expect(result.action).toBe('set');
+		// registerPhoneOverride leaves the app's subscription to ensureAppMessagesSubscription (below).
+		expect(result.warnings).toEqual([]);
+		expect(meta.phoneOverride(PHONE)).toBe(ourUrl);
+		expect(meta.deliveryUrl(PHONE)).toBeUndefined();
 	});
 
 	it('n8n calls the lifecycle once per default webhook: the second create is a no-op', async () => {
@@ -500,6 +550,215 @@ describe('registerPhoneOverride: states', () => {
 		expect(await removePhoneOverrideIfOurs(client(), SECOND_PHONE, ourUrl)).toMatchObject({ action: 'notOurs', found: other });
 		expect(meta.deliveryUrl(PHONE)).toBe(FAKE_APP_CALLBACK_URL);
 		expect(meta.deliveryUrl(SECOND_PHONE)).toBe(other);
+	});
+});
+
+describe('ensureAppMessagesSubscription', () => {
+	it('the app has no WhatsApp webhook at all: subscribes it to "messages" with this URL (Meta verifies it), after which messages reach the override', async () => {
+		meta.setAppCallbackUrl(undefined);
+		const registered = await register();
+		expect(meta.deliveryUrl(PHONE)).toBeUndefined();
+		expect(registered.subscription).toMatchObject({ appId: FAKE_APP_ID, appName: FAKE_APP_NAME });
+		const lookups = fake.requestsTo('webhooks.app').length;
+
+		// What the trigger does: the app id and name registerPhoneOverride learnt are reused.
+		const result = await ensureMessages({ appId: registered.subscription?.appId, appName: registered.subscription?.appName });
+		expect(result).toEqual({
+			action: 'subscribed',
+			appId: FAKE_APP_ID,
+			appName: FAKE_APP_NAME,
+			created: true,
+			addedMessages: true,
+			fields: [MESSAGES_FIELD],
+		});
+		expect(meta.appSubscription()).toEqual({ callbackUrl: ourUrl, fields: [MESSAGES_FIELD], active: true });
+		expect(meta.deliveryUrl(PHONE)).toBe(ourUrl);
+
+		// No second GET /app; the app token alone on the app's edge.
+		expect(fake.requestsTo('webhooks.app')).toHaveLength(lookups);
+		const [read] = fake.requestsTo('webhooks.appSubscriptions.get');
+		expect(read.path).toBe(`/${FAKE_APP_ID}/subscriptions`);
+		expect(read.query.access_token).toBe(`${FAKE_APP_ID}|${FAKE_APP_SECRET}`);
+		expect(read.headers.authorization).toBeUndefined();
+		expect(appPosts()).toHaveLength(1);
+		expect(appPosts()[0].headers['content-type']).toMatch(/application\/x-www-form-urlencoded/);
+		expect(appPosts()[0].headers.authorization).toBeUndefined();
+		expect(appPosts()[0].query).toEqual({});
+		expect(appForm()).toEqual({
+			object: WHATSAPP_WEBHOOK_OBJECT,
+			callback_url: ourUrl,
+			verify_token: VERIFY_TOKEN,
+			fields: MESSAGES_FIELD,
+			include_values: 'true',
+			access_token: meta.appToken,
+		});
+		// Meta's verification GET reached the trigger's stand-in during the POST.
+		expect(meta.verifications.map((attempt) => [attempt.level, attempt.target, attempt.url, attempt.ok])).toEqual([
+			['phone', PHONE, ourUrl, true],
+			['app', FAKE_APP_ID, ourUrl, true],
+		]);
+		expect(standIn.received.map((hit) => hit.query['hub.verify_token'])).toEqual([VERIFY_TOKEN, VERIFY_TOKEN]);
+	});
+
+	it('the app already receives "messages" (anywhere): nothing is written; the app id comes from GET /app', async () => {
+		const result = await ensureMessages();
+		expect(fake.requestsTo('webhooks.app')).toHaveLength(1);
+		expect(result).toMatchObject({ action: 'alreadySubscribed', appId: FAKE_APP_ID, before: { object: WHATSAPP_WEBHOOK_OBJECT, callbackUrl: FAKE_APP_CALLBACK_URL, active: true, fields: [MESSAGES_FIELD] } });
+		expect(result.warning).toBeUndefined();
+		expect(appPosts()).toHaveLength(0);
+		expect(meta.verifications).toHaveLength(0);
+		expect(meta.appSubscription()).toEqual({ callbackUrl: FAKE_APP_CALLBACK_URL, fields: [MESSAGES_FIELD], active: true });
+	});
+
+	it('a known app id is used as given (no GET /app)', async () => {
+		meta.setAppLookup(false);
+		expect((await ensureMessages({ appId: FAKE_APP_ID })).action).toBe('alreadySubscribed');
+		expect(fake.requestsTo('webhooks.app')).toHaveLength(0);
+	});
+
+	it("the app's webhook goes to someone else's URL without \"messages\": changes nothing, and gives the exact one-time step", async () => {
+		meta.setAppSubscription({ callbackUrl: FOREIGN_URL, fields: ['message_template_status_update'] });
+		await register();
+		const result = await ensureMessages();
+		expect(result.action).toBe('needsManualStep');
+		expect(result.before).toEqual({ object: WHATSAPP_WEBHOOK_OBJECT, callbackUrl: FOREIGN_URL, active: true, fields: ['message_template_status_update'] });
+		expect(result.warning).toContain(`"${FAKE_APP_NAME}" (${FAKE_APP_ID})`);
+		expect(result.warning).toContain(FOREIGN_URL);
+		expect(result.warning).toContain('not subscribed to the "messages" field');
+		expect(result.warning).toContain('developers.facebook.com → WhatsApp → Configuration → Webhook');
+		expect(result.warning).toContain('Under "Webhook fields" click Manage and subscribe to "messages"');
+		expect(result.warning).toMatch(/Callback URL can stay as it is/);
+		expect(appPosts()).toHaveLength(0);
+		expect(meta.appSubscription()).toEqual({ callbackUrl: FOREIGN_URL, fields: ['message_template_status_update'], active: true });
+		// The override itself is set; it receives as soon as the user subscribes the field.
+		expect(meta.phoneOverride(PHONE)).toBe(ourUrl);
+		expect(meta.deliveryUrl(PHONE)).toBeUndefined();
+		meta.setAppSubscription({ callbackUrl: FOREIGN_URL, fields: ['message_template_status_update', MESSAGES_FIELD] });
+		expect(meta.deliveryUrl(PHONE)).toBe(ourUrl);
+	});
+
+	it("someone else's webhook that is switched off: left alone, with the step", async () => {
+		meta.setAppSubscription({ callbackUrl: FOREIGN_URL, fields: [MESSAGES_FIELD], active: false });
+		const result = await ensureMessages();
+		expect(result.action).toBe('needsManualStep');
+		expect(result.warning).toMatch(/switched off/);
+		expect(appPosts()).toHaveLength(0);
+	});
+
+	it('our own URL without "messages": re-posted with the union of the fields (Meta replaces the list)', async () => {
+		meta.setAppSubscription({ callbackUrl: ourUrl, fields: ['message_template_status_update', 'account_update'] });
+		const result = await ensureMessages();
+		expect(result).toMatchObject({ action: 'subscribed', created: false, addedMessages: true, fields: ['message_template_status_update', 'account_update', MESSAGES_FIELD] });
+		expect(result.movedFrom).toBeUndefined();
+		expect(appForm().fields).toBe('message_template_status_update,account_update,messages');
+		expect(meta.appSubscription()).toEqual({ callbackUrl: ourUrl, fields: ['message_template_status_update', 'account_update', MESSAGES_FIELD], active: true });
+	});
+
+	it('a subscription with fields but no URL: given this URL and "messages"', async () => {
+		meta.setAppSubscription({ fields: ['account_update'] });
+		const result = await ensureMessages();
+		expect(result).toMatchObject({ action: 'subscribed', created: false, addedMessages: true });
+		expect(meta.appSubscription()).toEqual({ callbackUrl: ourUrl, fields: ['account_update', MESSAGES_FIELD], active: true });
+	});
+
+	it("the app's URL is this trigger's other URL (a test left it): moved here when activating, same fields; left alone when not told", async () => {
+		const testUrl = standIn.url('/webhook-test/7d7e5a0c-trigger/webhook');
+		meta.setAppSubscription({ callbackUrl: testUrl, fields: [MESSAGES_FIELD, 'account_update'] });
+		expect((await ensureMessages()).action).toBe('alreadySubscribed');
+		expect(appPosts()).toHaveLength(0);
+
+		const result = await ensureMessages({ ownUrls: [testUrl] });
+		expect(result).toMatchObject({ action: 'subscribed', created: false, addedMessages: false, movedFrom: testUrl, fields: [MESSAGES_FIELD, 'account_update'] });
+		expect(meta.appSubscription()).toEqual({ callbackUrl: ourUrl, fields: [MESSAGES_FIELD, 'account_update'], active: true });
+		expect(appForm().callback_url).toBe(ourUrl);
+	});
+
+	it('a wrong App Secret: says so plainly (messages would be refused too); nothing written', async () => {
+		meta.setAppCallbackUrl(undefined);
+		const result = await ensureMessages({ appSecret: WRONG_APP_SECRET });
+		expect(result.action).toBe('failed');
+		expect(result.problem).toBe('appSecret');
+		expect(result.appId).toBe(FAKE_APP_ID);
+		expect(result.warning).toMatch(/^Meta refused the App Secret of the WhatsApp Webhook credential for your Meta app "Fake Test App" \(670843887433847\)/);
+		expect(result.warning).toContain('Invalid OAuth access token signature');
+		expect(result.warning).toMatch(/refuse the messages Meta sends/);
+		expect(result.warning).toContain('App Settings → Basic → App secret');
+		expect(result.warning).toContain('subscribe to "messages"');
+		expect(appPosts()).toHaveLength(0);
+		expect(meta.appSubscription()).toBeUndefined();
+	});
+
+	it('GET /app answering 404 (a proxy or fake without it): a warning with the manual step, nothing else sent', async () => {
+		fake.fail({ status: 404, body: 'Not Found', contentType: 'text/plain' }, { route: 'webhooks.app' });
+		const result = await ensureMessages();
+		expect(result).toMatchObject({ action: 'failed', problem: 'appUnknown' });
+		expect(result.warning).toMatch(/Meta did not say which app the access token belongs to \(GET \/app: HTTP 404/);
+		expect(result.warning).toContain('Verify and save');
+		expect(result.warning).toContain(ourUrl);
+		expect(fake.requestsTo('webhooks.appSubscriptions.get')).toHaveLength(0);
+	});
+
+	it('GET /app refused by Meta (a token type without an app): the same warning', async () => {
+		meta.setAppLookup(false);
+		const result = await ensureMessages();
+		expect(result).toMatchObject({ action: 'failed', problem: 'appUnknown' });
+		expect(result.warning).toContain('(#100)');
+	});
+
+	it("the app's subscriptions edge missing at the Graph API Base URL (404): a warning, not an error", async () => {
+		fake.fail({ status: 404, body: 'Not Found', contentType: 'text/plain' }, { route: 'webhooks.appSubscriptions.get' });
+		const result = await ensureMessages();
+		expect(result).toMatchObject({ action: 'failed', problem: 'error', appId: FAKE_APP_ID });
+		expect(result.warning).toMatch(/Could not read the webhook settings of your Meta app .*HTTP 404/);
+		expect(result.warning).toContain('subscribe to "messages"');
+	});
+
+	it('Meta cannot verify the URL while subscribing: a warning naming the URL; nothing stored', async () => {
+		meta.setAppCallbackUrl(undefined);
+		standIn.behaviour = 'echoToken';
+		const result = await ensureMessages();
+		expect(result).toMatchObject({ action: 'failed', problem: 'error' });
+		expect(result.warning).toContain(`Meta could not verify this trigger's URL ${ourUrl}`);
+		expect(result.warning).toContain('[verify token]');
+		expect(meta.appSubscription()).toBeUndefined();
+	});
+
+	it('Meta failing (HTTP 500 after retries): a warning', async () => {
+		meta.setAppCallbackUrl(undefined);
+		fake.fail({ status: 500 }, { route: 'webhooks.appSubscriptions.post', times: Infinity });
+		const result = await ensureMessages();
+		expect(result).toMatchObject({ action: 'failed', problem: 'error' });
+		expect(result.warning).toMatch(/Subscribing your Meta app to WhatsApp messages failed \(HTTP 500/);
+		expect(appPosts().length).toBeGreaterThan(1);
+	});
+
+	it('no App Secret, or no verify token: a warning, nothing sent', async () => {
+		const noSecret = await ensureMessages({ appSecret: ' ' });
+		expect(noSecret).toMatchObject({ action: 'failed', problem: 'noAppSecret' });
+		expect(noSecret.warning).toContain('App Settings → Basic');
+		expect((await ensureMessages({ verifyToken: '' })).action).toBe('failed');
+		expect(fake.requests).toHaveLength(0);
+	});
+
+	it('an unusable URL never throws: a warning', async () => {
+		const result = await ensureMessages({ callbackUrl: 'http://localhost:5678/webhook/x', allowInsecureUrl: false });
+		expect(result.action).toBe('failed');
+		expect(result.warning).toMatch(/https/);
+		expect(fake.requests).toHaveLength(0);
+	});
+
+	it('listAppSubscriptions reads every object; a wrong secret is thrown without the secret', async () => {
+		meta.setAppSubscription({ callbackUrl: 'https://pages.example.com/hook', fields: ['feed'] }, 'page');
+		expect(await listAppSubscriptions(appClient(), FAKE_APP_ID, FAKE_APP_SECRET)).toEqual([
+			{ object: WHATSAPP_WEBHOOK_OBJECT, callbackUrl: FAKE_APP_CALLBACK_URL, active: true, fields: [MESSAGES_FIELD] },
+			{ object: 'page', callbackUrl: 'https://pages.example.com/hook', active: true, fields: ['feed'] },
+		]);
+		const error = await caught(listAppSubscriptions(appClient(), FAKE_APP_ID, WRONG_APP_SECRET));
+		expect(error).toBeInstanceOf(GraphApiError);
+		expect(error.code).toBe(190);
+		// With the user's token instead of the app token Meta refuses (#15).
+		const withUserToken = await caught(listAppSubscriptions(client(), FAKE_APP_ID, FAKE_APP_SECRET));
+		expect(withUserToken.httpStatus).toBe(400);
 	});
 });
 
@@ -707,14 +966,31 @@ describe('listPhoneNumberIds', () => {
 });
 
 describe('secrets', () => {
-	it('no error raised in this file carries a verify token', () => {
+	it('no error or warning raised in this file carries a verify token, the App Secret or the app token', () => {
 		expect(errors.length).toBeGreaterThan(20);
-		for (const error of errors) {
-			const text = [String((error as Error).message), String((error as { hint?: string }).hint ?? ''), JSON.stringify(error), String((error as Error).stack)].join('\n');
-			for (const token of TOKENS) {
-				expect(text).not.toContain(token);
-				expect(text).not.toContain(encodeURIComponent(token));
+		expect(warnings.length).toBeGreaterThan(10);
+		const texts = [
+			...errors.map((error) => [String((error as Error).message), String((error as { hint?: string }).hint ?? ''), JSON.stringify(error), String((error as Error).stack)].join('\n')),
+			...warnings,
+		];
+		for (const text of texts) {
+			for (const secret of SECRETS) {
+				expect(text).not.toContain(secret);
+				expect(text).not.toContain(encodeURIComponent(secret));
 			}
+		}
+	});
+
+	it('scrubSecrets removes an app token in every form it may take', () => {
+		const token = `${FAKE_APP_ID}|${FAKE_APP_SECRET}`;
+		for (const text of [
+			`GET /v24.0/${FAKE_APP_ID}/subscriptions?access_token=${token}&x=1`,
+			`access_token=${encodeURIComponent(token)}`,
+			JSON.stringify({ access_token: token }),
+			`the token ${token} was refused`,
+			`Bearer ${token}`,
+		]) {
+			expect(scrubSecrets(text)).not.toContain(FAKE_APP_SECRET);
 		}
 	});
 });

@@ -7,7 +7,7 @@ import http from 'http';
 import type { AddressInfo } from 'net';
 
 import { FAKE_PHONE_NUMBER_ID, FAKE_WABA_ID, startFakeGraphApi, type FakeGraphApi } from './fake-graph-api';
-import { FAKE_APP_CALLBACK_URL, FAKE_APP_ID, FAKE_APP_NAME, MESSAGING, installFakeMetaWebhooks, type FakeMetaWebhooks } from './fake-meta-webhooks';
+import { FAKE_APP_CALLBACK_URL, FAKE_APP_ID, FAKE_APP_NAME, FAKE_APP_SECRET, MESSAGING, installFakeMetaWebhooks, type FakeMetaWebhooks } from './fake-meta-webhooks';
 
 const PHONE = FAKE_PHONE_NUMBER_ID;
 const WABA = FAKE_WABA_ID;
@@ -209,6 +209,74 @@ describe('business account subscription', () => {
 	});
 });
 
+/** A request with the app token (null: none; no Bearer unless asked): in the query of a GET, in a form body otherwise. */
+async function appCall(method: string, params: Record<string, string>, token: string | null = `${FAKE_APP_ID}|${FAKE_APP_SECRET}`, bearer = false): Promise<{ status: number; json: any }> {
+	const all = token === null ? params : { ...params, access_token: token };
+	const headers: Record<string, string> = bearer ? { Authorization: `Bearer ${fake.token}` } : {};
+	const form = new URLSearchParams(all).toString();
+	const url = fake.url(`${FAKE_APP_ID}/subscriptions`) + (method === 'GET' ? `?${form}` : '');
+	if (method !== 'GET') headers['Content-Type'] = 'application/x-www-form-urlencoded';
+	const response = await fetch(url, { method, headers, body: method === 'GET' ? undefined : form });
+	return { status: response.status, json: await response.json() };
+}
+
+describe("the app's own webhook subscription (app access token)", () => {
+	it('GET lists the app subscription in Meta\'s shape', async () => {
+		const { status, json } = await appCall('GET', {});
+		expect(status).toBe(200);
+		expect(json).toEqual({ data: [{ object: 'whatsapp_business_account', callback_url: FAKE_APP_CALLBACK_URL, active: true, fields: [{ name: 'messages', version: 'v24.0' }] }] });
+	});
+
+	it('refuses anything but the app token alone, with Meta\'s codes', async () => {
+		expect((await appCall('GET', {}, null)).json.error.code).toBe(104);
+		expect((await appCall('GET', {}, null, true)).json.error.code).toBe(15);
+		expect((await appCall('GET', {}, fake.token)).json.error.code).toBe(15);
+		const wrong = await appCall('GET', {}, `${FAKE_APP_ID}|0123456789abcdef0123456789abcdef`);
+		expect(wrong.status).toBe(400);
+		expect(wrong.json.error).toMatchObject({ code: 190, message: 'Invalid OAuth access token signature.' });
+		expect((await appCall('GET', {}, `${FAKE_APP_ID}|${FAKE_APP_SECRET}`, true)).json.error.code).toBe(100);
+		meta.setAppSecret('another-secret-0000000000000000');
+		expect((await appCall('GET', {})).json.error.code).toBe(190);
+		expect((await appCall('GET', {}, meta.appToken)).status).toBe(200);
+	});
+
+	it('POST verifies the callback URL, then replaces the URL and the field list; the app then receives messages', async () => {
+		meta.setAppCallbackUrl(undefined);
+		meta.setPhoneOverride(PHONE, 'https://a.example.com/x');
+		expect(meta.receivesMessages()).toBe(false);
+		expect(meta.deliveryUrl(PHONE)).toBeUndefined();
+		const post = await appCall('POST', { object: 'whatsapp_business_account', callback_url: endpointUrl, verify_token: TOKEN, fields: 'messages', include_values: 'true' });
+		expect(post.json).toEqual({ success: true });
+		expect(hits).toHaveLength(1);
+		expect(hits[0].get('hub.verify_token')).toBe(TOKEN);
+		expect(meta.verifications[0]).toMatchObject({ level: 'app', target: FAKE_APP_ID, url: endpointUrl, ok: true });
+		expect(meta.appSubscription()).toEqual({ callbackUrl: endpointUrl, fields: ['messages'], active: true });
+		expect(meta.receivesMessages()).toBe(true);
+		expect(meta.deliveryUrl(PHONE)).toBe('https://a.example.com/x');
+		// A second POST replaces the field list (JSON-array form accepted too).
+		await appCall('POST', { object: 'whatsapp_business_account', callback_url: endpointUrl, verify_token: TOKEN, fields: '["account_update"]' });
+		expect(meta.appSubscription()?.fields).toEqual(['account_update']);
+		expect(meta.deliveryUrl(PHONE)).toBeUndefined();
+		// The application level of the number's webhook settings shows the app's URL.
+		expect((await graph('GET', `${PHONE}?fields=webhook_configuration`)).json.webhook_configuration.application).toBe(endpointUrl);
+	});
+
+	it('POST fails like Meta when the callback URL does not answer the challenge; nothing changes', async () => {
+		answer = () => ({ status: 403, body: 'no' });
+		const post = await appCall('POST', { object: 'whatsapp_business_account', callback_url: endpointUrl, verify_token: TOKEN, fields: 'messages' });
+		expect(post.json.error.code).toBe(2200);
+		expect(meta.appSubscription()?.callbackUrl).toBe(FAKE_APP_CALLBACK_URL);
+	});
+
+	it('DELETE removes fields, or the whole object', async () => {
+		meta.setAppSubscription({ callbackUrl: endpointUrl, fields: ['messages', 'account_update'] });
+		await appCall('DELETE', { object: 'whatsapp_business_account', fields: 'account_update' });
+		expect(meta.appSubscription()?.fields).toEqual(['messages']);
+		await appCall('DELETE', { object: 'whatsapp_business_account' });
+		expect(meta.appSubscription()).toBeUndefined();
+	});
+});
+
 describe('where Meta delivers a messages webhook', () => {
 	it('phone override, else WABA override, else the app URL; nothing when the app is not subscribed', () => {
 		expect(meta.deliveryUrl(PHONE)).toBe(FAKE_APP_CALLBACK_URL);
@@ -220,5 +288,18 @@ describe('where Meta delivers a messages webhook', () => {
 		expect(meta.deliveryUrl(PHONE)).toBeUndefined();
 		meta.reset();
 		expect(meta.deliveryUrl(PHONE)).toBe(FAKE_APP_CALLBACK_URL);
+	});
+
+	it('nothing at all while the app does not subscribe "messages" (or its subscription is off), overrides included', () => {
+		meta.setPhoneOverride(PHONE, 'https://a.example.com/x');
+		meta.setAppSubscription({ callbackUrl: FAKE_APP_CALLBACK_URL, fields: ['account_update'] });
+		expect(meta.deliveryUrl(PHONE)).toBeUndefined();
+		meta.setAppSubscription({ callbackUrl: FAKE_APP_CALLBACK_URL, fields: ['messages'], active: false });
+		expect(meta.deliveryUrl(PHONE)).toBeUndefined();
+		meta.setAppCallbackUrl(undefined);
+		expect(meta.deliveryUrl(PHONE)).toBeUndefined();
+		meta.setAppCallbackUrl('https://c.example.com/z');
+		expect(meta.appSubscription()).toEqual({ callbackUrl: 'https://c.example.com/z', fields: ['messages'], active: true });
+		expect(meta.deliveryUrl(PHONE)).toBe('https://a.example.com/x');
 	});
 });

@@ -24,6 +24,21 @@
  *                                                                                  verification GET then WABA override; without:
  *                                                                                  REMOVES the app's WABA override (Meta's documented way)
  *   DELETE /{waba}/subscribed_apps                    'webhooks.subscribedApps.delete' unsubscribes the token's app
+ *
+ * The app's own webhook (App Dashboard → WhatsApp → Configuration), with the APP access token
+ * `<appId>|<appSecret>` as `access_token` (query, or form/JSON body) and no Bearer header:
+ *   GET    /{app}/subscriptions                       'webhooks.appSubscriptions.get'
+ *                                                     → {data: [{object, callback_url, active, fields: [{name, version}]}]}
+ *   POST   /{app}/subscriptions object, callback_url, verify_token, fields (comma list or JSON array),
+ *          include_values? (form-urlencoded or JSON)   'webhooks.appSubscriptions.post'  verification GET to callback_url,
+ *                                                     then the object's callback URL AND field list are REPLACED
+ *                                                     (send the union to add a field) → {success: true}
+ *   DELETE /{app}/subscriptions object, fields?       'webhooks.appSubscriptions.delete' removes those fields (all: the object)
+ * Token answers: none → 400 (#104) "An access token is required to request this resource.";
+ * the user's token (Bearer, or as access_token) → 400 (#15) "This method must be called with an
+ * app access_token."; `<id>|<wrong secret>` → 400 code 190 "Invalid OAuth access token signature."
+ * (Meta's answers). Both a Bearer header and an access_token → 400 (#100): deliberately strict,
+ * Meta's own answer to that is not documented. Another app's id → 100/33.
  * Phones and business accounts the token cannot see (options.hidden) and unknown ids answer like
  * Meta: 100, subcode 33 "Unsupported <method> request. Object with ID '<id>' does not exist, cannot
  * be loaded due to missing permissions, or does not support this operation.".
@@ -42,10 +57,17 @@
  *   meta.phoneOverride(phone) / setPhoneOverride(phone, url | undefined)   (set directly: "someone else did it")
  *   meta.wabaOverride(waba)   / setWabaOverride(waba, url | undefined)      (our app's WABA-level override)
  *   meta.isSubscribed(waba, appId?) / subscribeApp(waba, {id, name, overrideCallbackUri?}) / unsubscribeApp(waba, appId)
- *   meta.setPermissions([...]), meta.setAppCallbackUrl(url | undefined), meta.setAppLookup(false) (GET /app fails)
+ *   meta.setPermissions([...]), meta.setAppLookup(false) (GET /app fails)
+ *   meta.appSubscription(object = 'whatsapp_business_account') / setAppSubscription({callbackUrl?, fields, active?} | undefined)
+ *                             the app's own webhook subscription (default: FAKE_APP_CALLBACK_URL with ["messages"]);
+ *   meta.setAppCallbackUrl(url | undefined)   its callback URL, keeping its fields (["messages"] if new);
+ *                             undefined removes the subscription (an app whose webhook was never configured)
+ *   meta.appSecret / setAppSecret(secret) / appToken    the secret the app token must carry
+ *   meta.receivesMessages()   whether the app has an active whatsapp_business_account subscription with "messages"
  *   meta.deliveryUrl(phone)   where Meta would send this number's `messages` webhooks now
- *                             (phone override → WABA override → app URL; undefined when the app is
- *                             not subscribed to the number's business account or has no URL at all)
+ *                             (phone override → WABA override → app URL); undefined when the app does not
+ *                             receive "messages" at all (receivesMessages() false: overrides redirect only
+ *                             fields the app subscribes to) or is not subscribed to the number's business account
  *
  * Limits of this fake (known, deliberate): one app and one token (the fake Graph API's); overrides
  * of other apps are not modelled (Meta never shows them to our token anyway); the text of Meta's
@@ -58,6 +80,9 @@ import { FAKE_WABA_ID, metaError, type FakeGraphApi, type FakeReply, type FakeRo
 export const FAKE_APP_ID = '670843887433847';
 export const FAKE_APP_NAME = 'Fake Test App';
 export const FAKE_APP_CALLBACK_URL = 'https://app-callback.example.com/whatsapp/webhook';
+/** The App Secret of the fake app (App Settings → Basic): the app token is `${FAKE_APP_ID}|${FAKE_APP_SECRET}`. */
+export const FAKE_APP_SECRET = 'f4k3a99s3cr3t0f7h3f4k3t35t4pp01';
+export const WHATSAPP_OBJECT = 'whatsapp_business_account';
 export const MANAGEMENT = 'whatsapp_business_management';
 export const MESSAGING = 'whatsapp_business_messaging';
 
@@ -89,8 +114,15 @@ export interface FakeMetaWebhooksOptions {
 	wabaOverrides?: Record<string, string>;
 	/** Ids (phones or business accounts) the token cannot see: 100/33. */
 	hidden?: string[];
-	/** The app's own callback URL; null: none. Default FAKE_APP_CALLBACK_URL. */
+	/**
+	 * The callback URL of the app's own whatsapp_business_account subscription; null: the app has
+	 * no such subscription (its WhatsApp webhook was never configured). Default FAKE_APP_CALLBACK_URL.
+	 */
 	appCallbackUrl?: string | null;
+	/** The fields of that subscription. Default ["messages"]. */
+	appFields?: string[];
+	/** The app's App Secret. Default FAKE_APP_SECRET. */
+	appSecret?: string;
 	appId?: string;
 	appName?: string;
 	/** The token's permissions. Default both WhatsApp permissions. */
@@ -112,14 +144,25 @@ export interface VerificationAttempt {
 	/** Network failure, when there was no answer. */
 	error?: string;
 	ok: boolean;
-	/** 'phone' or 'waba', and which id. */
-	level: 'phone' | 'waba';
+	/** 'phone', 'waba' or 'app' (the app's own subscription), and which id. */
+	level: 'phone' | 'waba' | 'app';
 	target: string;
 	at: number;
 }
 
+/** The app's subscription for one object (GET /{app}/subscriptions). */
+export interface FakeAppSubscription {
+	callbackUrl?: string;
+	fields: string[];
+	/** Default true. */
+	active?: boolean;
+}
+
 export interface FakeMetaWebhooks {
 	readonly appId: string;
+	readonly appSecret: string;
+	/** `${appId}|${appSecret}`: the app access token the app-subscription routes require. */
+	readonly appToken: string;
 	readonly verifications: VerificationAttempt[];
 	phoneOverride(phoneId: string): string | undefined;
 	setPhoneOverride(phoneId: string, url: string | undefined): void;
@@ -131,6 +174,10 @@ export interface FakeMetaWebhooks {
 	unsubscribeApp(businessAccountId: string, appId: string): void;
 	setPermissions(permissions: string[]): void;
 	setAppCallbackUrl(url: string | undefined): void;
+	appSubscription(object?: string): FakeAppSubscription | undefined;
+	setAppSubscription(subscription: FakeAppSubscription | undefined, object?: string): void;
+	setAppSecret(secret: string): void;
+	receivesMessages(): boolean;
 	setAppLookup(works: boolean): void;
 	deliveryUrl(phoneId: string): string | undefined;
 	/** Back to the options' state; forgets verifications. */
@@ -187,7 +234,8 @@ export function installFakeMetaWebhooks(fake: FakeGraphApi, options: FakeMetaWeb
 	let phoneOverrides = new Map<string, { url: string; verifyToken?: string }>();
 	let hidden = new Set<string>();
 	let permissions = new Set<string>();
-	let appCallbackUrl: string | undefined;
+	let appSubscriptions = new Map<string, { callbackUrl?: string; fields: string[]; active: boolean; verifyToken?: string }>();
+	let appSecret = options.appSecret ?? FAKE_APP_SECRET;
 	let appLookup = true;
 
 	function init(): void {
@@ -204,7 +252,11 @@ export function installFakeMetaWebhooks(fake: FakeGraphApi, options: FakeMetaWeb
 		phoneOverrides = new Map(Object.entries(options.phoneOverrides ?? {}).map(([phone, url]) => [phone, { url }]));
 		hidden = new Set(options.hidden ?? []);
 		permissions = new Set(options.permissions ?? [MANAGEMENT, MESSAGING]);
-		appCallbackUrl = options.appCallbackUrl === null ? undefined : (options.appCallbackUrl ?? FAKE_APP_CALLBACK_URL);
+		appSubscriptions = new Map();
+		if (options.appCallbackUrl !== null) {
+			appSubscriptions.set(WHATSAPP_OBJECT, { callbackUrl: options.appCallbackUrl ?? FAKE_APP_CALLBACK_URL, fields: [...(options.appFields ?? ['messages'])], active: true });
+		}
+		appSecret = options.appSecret ?? FAKE_APP_SECRET;
 		appLookup = true;
 		verifications.length = 0;
 	}
@@ -214,9 +266,14 @@ export function installFakeMetaWebhooks(fake: FakeGraphApi, options: FakeMetaWeb
 	const visiblePhone = (id: string) => (phones.has(id) && !hidden.has(id) && !hidden.has(phones.get(id)!.businessAccountId) ? phones.get(id) : undefined);
 	const visibleAccount = (id: string) => accounts.has(id) && !hidden.has(id);
 	const canManage = () => permissions.has(MANAGEMENT);
+	const appCallbackUrl = () => appSubscriptions.get(WHATSAPP_OBJECT)?.callbackUrl;
+	const receivesMessages = () => {
+		const subscription = appSubscriptions.get(WHATSAPP_OBJECT);
+		return subscription !== undefined && subscription.active && subscription.callbackUrl !== undefined && subscription.fields.includes('messages');
+	};
 
 	/** Meta's verification GET. Resolves with undefined when accepted, else the "errors" text. */
-	async function verify(url: string, verifyToken: string, level: 'phone' | 'waba', target: string): Promise<string | undefined> {
+	async function verify(url: string, verifyToken: string, level: VerificationAttempt['level'], target: string): Promise<string | undefined> {
 		const challenge = String(randomInt(100_000_000, 2_147_483_647));
 		const query = new URLSearchParams({ 'hub.mode': 'subscribe', 'hub.challenge': challenge, 'hub.verify_token': verifyToken }).toString();
 		const requestedUrl = `${url}${url.includes('?') ? '&' : '?'}${query}`;
@@ -287,7 +344,8 @@ export function installFakeMetaWebhooks(fake: FakeGraphApi, options: FakeMetaWeb
 			if (own) configuration.phone_number = own.url;
 			const waba = ours(phone.businessAccountId)?.overrideCallbackUri;
 			if (waba) configuration.whatsapp_business_account = waba;
-			if (appCallbackUrl) configuration.application = appCallbackUrl;
+			const application = appCallbackUrl();
+			if (application) configuration.application = application;
 			return { json: { webhook_configuration: configuration, id } };
 		},
 	});
@@ -396,8 +454,131 @@ export function installFakeMetaWebhooks(fake: FakeGraphApi, options: FakeMetaWeb
 		},
 	});
 
+	// ---- The app's own webhook subscriptions (app access token) --------------------------
+
+	/** The request's parameters: query, then a form-urlencoded or JSON body. */
+	function appParams(request: FakeRouteRequest): Record<string, string> {
+		const params: Record<string, string> = { ...request.query };
+		const type = String(request.headers['content-type'] ?? '');
+		let body: Record<string, unknown> = {};
+		if (isObject(request.json)) body = request.json;
+		else if (/application\/x-www-form-urlencoded/i.test(type)) body = Object.fromEntries(new URLSearchParams(request.body.toString('utf8')).entries());
+		for (const [key, value] of Object.entries(body)) {
+			params[key] = typeof value === 'string' ? value : JSON.stringify(value);
+		}
+		return params;
+	}
+
+	/** Meta's answers for the app token; undefined when the request carries exactly the app token. */
+	function appAuthFailure(request: FakeRouteRequest, params: Record<string, string>, id: string): FakeReply | undefined {
+		const bearer = /^Bearer\s+\S/i.test(String(request.headers.authorization ?? ''));
+		const token = params.access_token;
+		if (bearer && token !== undefined) {
+			return invalidParameter('The fake refuses a request with both a Bearer token and an access_token parameter (send the app token alone).');
+		}
+		if (token === undefined && !bearer) {
+			return metaError(104, { status: 400, title: 'OAuthException', message: 'An access token is required to request this resource.' });
+		}
+		if (token === undefined || !token.includes('|')) {
+			return metaError(15, { status: 400, title: 'This method must be called with an app access_token' });
+		}
+		if (token !== `${appId}|${appSecret}`) {
+			return metaError(190, { status: 400, title: 'OAuthException', message: 'Invalid OAuth access token signature.', details: 'Invalid OAuth access token signature.' });
+		}
+		if (id !== appId) return notFound(request.method, id);
+		return undefined;
+	}
+
+	const fieldList = (value: string | undefined): string[] => {
+		const raw = (value ?? '').trim();
+		let names: unknown = raw.split(',');
+		if (raw.startsWith('[')) {
+			try {
+				names = JSON.parse(raw);
+			} catch {
+				names = [];
+			}
+		}
+		return Array.isArray(names) ? [...new Set(names.map((name) => String(name).trim()).filter(Boolean))] : [];
+	};
+
+	fake.addRoute({
+		name: 'webhooks.appSubscriptions.get',
+		method: 'GET',
+		path: /^\/([^/]+)\/subscriptions\/?$/,
+		auth: 'none',
+		handle: (request) => {
+			const id = decodeURIComponent(request.params[0]);
+			const failure = appAuthFailure(request, appParams(request), id);
+			if (failure) return failure;
+			const version = request.version ?? 'v24.0';
+			const data = [...appSubscriptions.entries()].map(([object, subscription]) => ({
+				object,
+				...(subscription.callbackUrl ? { callback_url: subscription.callbackUrl } : {}),
+				active: subscription.active,
+				fields: subscription.fields.map((name) => ({ name, version })),
+			}));
+			return { json: { data } };
+		},
+	});
+
+	fake.addRoute({
+		name: 'webhooks.appSubscriptions.post',
+		method: 'POST',
+		path: /^\/([^/]+)\/subscriptions\/?$/,
+		auth: 'none',
+		handle: async (request) => {
+			const id = decodeURIComponent(request.params[0]);
+			const params = appParams(request);
+			const failure = appAuthFailure(request, params, id);
+			if (failure) return failure;
+			const object = params.object;
+			if (!object) return invalidParameter('The parameter object is required.');
+			const url = params.callback_url;
+			if (!url) return invalidParameter('The parameter callback_url is required.');
+			const verifyToken = params.verify_token;
+			if (!verifyToken) return invalidParameter('The parameter verify_token is required.');
+			const fields = fieldList(params.fields);
+			if (fields.length === 0) return invalidParameter('The parameter fields is required.');
+			const bad = checkUrl(url);
+			if (bad) return bad;
+			const failed = await verify(url, verifyToken, 'app', appId);
+			if (failed) return verificationFailed(failed);
+			appSubscriptions.set(object, { callbackUrl: url, fields, active: true, verifyToken });
+			return { json: { success: true } };
+		},
+	});
+
+	fake.addRoute({
+		name: 'webhooks.appSubscriptions.delete',
+		method: 'DELETE',
+		path: /^\/([^/]+)\/subscriptions\/?$/,
+		auth: 'none',
+		handle: (request) => {
+			const id = decodeURIComponent(request.params[0]);
+			const params = appParams(request);
+			const failure = appAuthFailure(request, params, id);
+			if (failure) return failure;
+			const objects = params.object ? [params.object] : [...appSubscriptions.keys()];
+			const fields = fieldList(params.fields);
+			for (const object of objects) {
+				const subscription = appSubscriptions.get(object);
+				if (!subscription) continue;
+				subscription.fields = fields.length === 0 ? [] : subscription.fields.filter((name) => !fields.includes(name));
+				if (subscription.fields.length === 0) appSubscriptions.delete(object);
+			}
+			return { json: { success: true } };
+		},
+	});
+
 	return {
 		appId,
+		get appSecret() {
+			return appSecret;
+		},
+		get appToken() {
+			return `${appId}|${appSecret}`;
+		},
 		verifications,
 		phoneOverride: (phoneId) => phoneOverrides.get(phoneId)?.url,
 		setPhoneOverride: (phoneId, url) => {
@@ -426,8 +607,26 @@ export function installFakeMetaWebhooks(fake: FakeGraphApi, options: FakeMetaWeb
 			permissions = new Set(list);
 		},
 		setAppCallbackUrl: (url) => {
-			appCallbackUrl = url;
+			if (url === undefined) {
+				appSubscriptions.delete(WHATSAPP_OBJECT);
+				return;
+			}
+			const current = appSubscriptions.get(WHATSAPP_OBJECT);
+			appSubscriptions.set(WHATSAPP_OBJECT, { ...(current ?? { fields: ['messages'], active: true }), callbackUrl: url });
 		},
+		appSubscription: (object = WHATSAPP_OBJECT) => {
+			const subscription = appSubscriptions.get(object);
+			if (!subscription) return undefined;
+			return { ...(subscription.callbackUrl ? { callbackUrl: subscription.callbackUrl } : {}), fields: [...subscription.fields], active: subscription.active };
+		},
+		setAppSubscription: (subscription, object = WHATSAPP_OBJECT) => {
+			if (subscription === undefined) appSubscriptions.delete(object);
+			else appSubscriptions.set(object, { callbackUrl: subscription.callbackUrl, fields: [...subscription.fields], active: subscription.active ?? true });
+		},
+		setAppSecret: (secret) => {
+			appSecret = secret;
+		},
+		receivesMessages,
 		setAppLookup: (works) => {
 			appLookup = works;
 		},
@@ -435,8 +634,8 @@ export function installFakeMetaWebhooks(fake: FakeGraphApi, options: FakeMetaWeb
 			const phone = phones.get(phoneId);
 			if (!phone) return undefined;
 			const entry = ours(phone.businessAccountId);
-			if (!entry) return undefined;
-			return phoneOverrides.get(phoneId)?.url ?? entry.overrideCallbackUri ?? appCallbackUrl;
+			if (!entry || !receivesMessages()) return undefined;
+			return phoneOverrides.get(phoneId)?.url ?? entry.overrideCallbackUri ?? appCallbackUrl();
 		},
 		reset: init,
 	};
