@@ -908,7 +908,7 @@ function subscribeMessagesStep(callbackUrl: string, hasCallbackUrl: boolean): st
 	const urlStep = hasCallbackUrl
 		? ''
 		: `If no Callback URL is shown, click Edit, enter ${callbackUrl} and the verify token of the WhatsApp Webhook credential, and click "Verify and save". `;
-	return `Do this once in ${DASHBOARD_WEBHOOK}: ${urlStep}Under "Webhook fields" click Manage and subscribe to "messages".`;
+	return `do this once in ${DASHBOARD_WEBHOOK}: ${urlStep}Under "Webhook fields" click Manage and subscribe to "messages".`;
 }
 
 function appLabel(appId: string | undefined, appName: string | undefined): string {
@@ -982,7 +982,7 @@ export async function ensureAppMessagesSubscription(
 	return {
 		action: 'failed',
 		problem: 'error',
-		warning: `Could not check that your Meta app receives WhatsApp messages (${reason}). If messages do not arrive: ${manual}`,
+		warning: `Could not check that your Meta app receives WhatsApp messages (${reason}). If messages do not arrive, ${manual}`,
 	};
 }
 
@@ -1005,7 +1005,7 @@ async function subscribeAppToMessages(
 		return failed(
 			'noAppSecret',
 			`The WhatsApp Webhook credential has no App Secret, so the trigger could not check that your Meta app receives WhatsApp messages (and it cannot check any message's signature). ` +
-				`Copy it from App Settings → Basic → App secret (Show) into the credential. ${subscribeMessagesStep(callbackUrl, false)}`,
+				`Copy it from App Settings → Basic → App secret (Show) into the credential. If messages do not arrive, ${subscribeMessagesStep(callbackUrl, false)}`,
 		);
 	}
 	if (verifyToken.trim() === '') {
@@ -1020,7 +1020,7 @@ async function subscribeAppToMessages(
 			return failed(
 				'appUnknown',
 				`Could not check that your Meta app receives WhatsApp messages: Meta did not say which app the access token belongs to (GET /app: ${failureText(app.error)}). ` +
-					`If messages do not arrive: ${subscribeMessagesStep(callbackUrl, false)}`,
+					`If messages do not arrive, ${subscribeMessagesStep(callbackUrl, false)}`,
 			);
 		}
 		appId = app.id;
@@ -1036,7 +1036,7 @@ async function subscribeAppToMessages(
 			`Meta refused the App Secret of the WhatsApp Webhook credential for your Meta app ${label} (Meta says: ${failureText(error)}): it is not that app's secret. ` +
 				'The trigger checks the signature of every message with it, so it will refuse the messages Meta sends until this is fixed: ' +
 				"open that app at developers.facebook.com (the app of the WhatsApp Cloud API credential's access token) → App Settings → Basic → App secret (Show), and paste it into the WhatsApp Webhook credential. " +
-				`The trigger could not check either that the app receives WhatsApp messages; if messages still do not arrive: ${subscribeMessagesStep(callbackUrl, false)}`,
+				`The trigger could not check either that the app receives WhatsApp messages; if messages still do not arrive, ${subscribeMessagesStep(callbackUrl, false)}`,
 			known,
 		);
 
@@ -1045,7 +1045,7 @@ async function subscribeAppToMessages(
 		if (isAppTokenRefused(listed.error)) return secretRefused(listed.error);
 		return failed(
 			'error',
-			`Could not read the webhook settings of your Meta app ${label} (${failureText(listed.error)}). If messages do not arrive: ${subscribeMessagesStep(callbackUrl, false)}`,
+			`Could not read the webhook settings of your Meta app ${label} (${failureText(listed.error)}). If messages do not arrive, ${subscribeMessagesStep(callbackUrl, false)}`,
 			known,
 		);
 	}
@@ -1067,7 +1067,7 @@ async function subscribeAppToMessages(
 			warning: clean(
 				`Your Meta app ${label} ${state}, so Meta sends no WhatsApp messages anywhere, not even to this trigger's address. ` +
 					"The trigger does not change that address's settings (Meta would check them with that address's own verify token). " +
-					`${subscribeMessagesStep(callbackUrl, true)} The Callback URL can stay as it is: this number's messages still come to this trigger.`,
+					`To receive them, ${subscribeMessagesStep(callbackUrl, true)} The Callback URL can stay as it is: this number's messages still come to this trigger.`,
 			),
 		};
 	}
@@ -1097,13 +1097,13 @@ async function subscribeAppToMessages(
 			'error',
 			(verification
 				? `Meta could not verify this trigger's URL ${callbackUrl} as your Meta app's callback URL (${failureText(posted.error)}). `
-				: `${operation} failed (${failureText(posted.error)}). `) + `If messages do not arrive: ${subscribeMessagesStep(callbackUrl, before?.callbackUrl !== undefined)}`,
+				: `${operation} failed (${failureText(posted.error)}). `) + `If messages do not arrive, ${subscribeMessagesStep(callbackUrl, before?.callbackUrl !== undefined)}`,
 			{ ...known, ...(before ? { before } : {}) },
 		);
 	}
 	const json = asJson(posted.value);
 	if (isRecord(json) && (json.success === false || json.success === 'false')) {
-		return failed('error', `${operation} failed: Meta answered {"success": false}. If messages do not arrive: ${subscribeMessagesStep(callbackUrl, false)}`, known);
+		return failed('error', `${operation} failed: Meta answered {"success": false}. If messages do not arrive, ${subscribeMessagesStep(callbackUrl, false)}`, known);
 	}
 	return {
 		action: 'subscribed',

@@ -17,29 +17,41 @@
  * - create, testing (n8n's mode/activation 'manual'): never takes the production URL of this
  *   workflow ('none'), so live messages are never diverted; someone else's URL only with the
  *   replace option.
+ * - create, then: makes sure the Meta app itself subscribes to WhatsApp "messages"
+ *   (ensureAppMessagesSubscription): an override only redirects fields the app subscribes to, so
+ *   an app whose WhatsApp webhook was never configured would receive nothing anywhere. With no
+ *   app subscription at all, this trigger's URL becomes the app's callback URL; an app webhook
+ *   at someone else's URL is never changed (a warning gives the one-time step). This uses the
+ *   app access token `<app id>|<App Secret>` (the webhook credential's App Secret), sent without
+ *   the Cloud API credential. It never fails activation: the number's override is set by then.
  * - delete: removes the override only while it is still this URL; never someone else's, never the
- *   business account's override or subscription. Failures are logged, never thrown, so
- *   deactivation is never blocked.
+ *   business account's override or subscription, never the app's own subscription (other numbers
+ *   and workflows of the app rely on it; its URL only receives numbers without an override and
+ *   template/account notifications). Failures are logged, never thrown, so deactivation is never
+ *   blocked.
  * Meta's verification GET reaches the trigger during create (n8n has already registered the GET
  * `webhook` endpoint: it comes first in the node's `webhooks`), answered with the webhook
  * credential's verify token.
  */
-import { NodeApiError, NodeOperationError, type IHookFunctions, type JsonObject } from 'n8n-workflow';
+import { NodeApiError, NodeOperationError, sleep, type IHookFunctions, type JsonObject } from 'n8n-workflow';
 
 import { WhatsAppValidationError } from '../../core/errors';
-import type { GraphClient } from '../../core/graph-client';
+import { GraphClient } from '../../core/graph-client';
 import { GraphApiError, scrubSecrets } from '../../core/graph-errors';
 import { TransportError } from '../../core/http-transport';
 import {
 	WebhookRegistrationError,
+	ensureAppMessagesSubscription,
 	getPhoneWebhookConfiguration,
 	isPhoneOverrideOurs,
 	isPrivateHost,
 	registerPhoneOverride,
 	removePhoneOverrideIfOurs,
+	type AppMessagesSubscriptionResult,
 	type RegisterPhoneOverrideOptions,
 	type RegisterPhoneOverrideResult,
 } from '../../core/webhook-registration';
+import { plainRequester } from '../shared/transport';
 import { createMediaClient } from './media';
 import { CLOUD_CREDENTIAL, WEBHOOK_CREDENTIAL } from './request';
 
@@ -109,6 +121,8 @@ export function counterpartUrl(url: string, webhookId: string | undefined, isTes
 
 interface Account {
 	client: GraphClient;
+	/** The same Graph API Base URL without any credential: for calls with the app access token. */
+	appClient: GraphClient;
 	phoneNumberId: string;
 	businessAccountId?: string;
 	/** The Graph API is a local stand-in (a fake on loopback): accept a loopback http callback URL. */
@@ -139,9 +153,18 @@ async function accountOf(context: IHookFunctions): Promise<Account> {
 		host = '';
 	}
 	const client = await createMediaClient(context, REGISTRATION_TIMEOUT_MS, REGISTRATION_MAX_RETRIES);
+	const appClient = new GraphClient({
+		request: plainRequester(context),
+		sleep,
+		baseUrl: String(credentials.graphApiBaseUrl || 'https://graph.facebook.com'),
+		apiVersion: String(credentials.apiVersion || 'v24.0'),
+		timeoutMs: REGISTRATION_TIMEOUT_MS,
+		retry: { maxRetries: REGISTRATION_MAX_RETRIES },
+	});
 	const businessAccountId = String(credentials.businessAccountId ?? '').trim();
 	return {
 		client,
+		appClient,
 		phoneNumberId: String(credentials.phoneNumberId ?? '').trim(),
 		...(businessAccountId ? { businessAccountId } : {}),
 		allowInsecureUrl: host !== '' && isPrivateHost(host),
@@ -151,6 +174,12 @@ async function accountOf(context: IHookFunctions): Promise<Account> {
 async function verifyTokenOf(context: IHookFunctions): Promise<string> {
 	const data = await context.getCredentials(WEBHOOK_CREDENTIAL);
 	return typeof data.verifyToken === 'string' ? data.verifyToken : '';
+}
+
+/** The webhook credential's App Secret (with the app id it makes the app access token). */
+async function appSecretOf(context: IHookFunctions): Promise<string> {
+	const data = await context.getCredentials(WEBHOOK_CREDENTIAL);
+	return typeof data.appSecret === 'string' ? data.appSecret : '';
 }
 
 const FIELD_HINTS: Record<string, string> = {
@@ -274,6 +303,53 @@ function logRegistration(context: IHookFunctions, phoneNumberId: string, url: st
 	for (const warning of result.warnings) context.logger.warn(`${who}: ${warning}`);
 }
 
+function logAppSubscription(context: IHookFunctions, url: string, result: AppMessagesSubscriptionResult): void {
+	const who = `WhatsApp Agent Trigger "${nodeName(context)}"`;
+	const app = result.appName ? `"${result.appName}"` : (result.appId ?? '');
+	if (result.action === 'subscribed') {
+		if (result.created) {
+			context.logger.info(
+				`${who}: your Meta app ${app} had no WhatsApp webhook, so Meta sent its WhatsApp messages nowhere: subscribed it to "messages" with ${url} as the app's callback URL. ` +
+					'Deactivating the workflow leaves this in place (other numbers and workflows of the app may rely on it).',
+			);
+		} else if (result.movedFrom) {
+			context.logger.info(`${who}: moved your Meta app ${app}'s callback URL from this trigger's other URL ${result.movedFrom} to ${url}`);
+		}
+		if (!result.created && result.addedMessages) {
+			context.logger.info(`${who}: subscribed your Meta app ${app}'s WhatsApp webhook (${url}) to the "messages" field, keeping its other fields`);
+		}
+	}
+	if (result.warning) context.logger.warn(`${who}: ${result.warning}`);
+}
+
+/**
+ * After the number's override is set: makes sure the app itself subscribes to "messages", or
+ * says exactly what to do. Never throws (the override works; activation goes on).
+ */
+async function makeAppReceiveMessages(
+	context: IHookFunctions,
+	account: Account,
+	url: string,
+	ownUrls: string[],
+	registered: RegisterPhoneOverrideResult,
+): Promise<void> {
+	let result: AppMessagesSubscriptionResult;
+	try {
+		result = await ensureAppMessagesSubscription(account.client, account.appClient, {
+			appSecret: await appSecretOf(context),
+			callbackUrl: url,
+			verifyToken: await verifyTokenOf(context),
+			ownUrls,
+			allowInsecureUrl: account.allowInsecureUrl,
+			...(registered.subscription?.appId ? { appId: registered.subscription.appId } : {}),
+			...(registered.subscription?.appName ? { appName: registered.subscription.appName } : {}),
+		});
+	} catch (error) {
+		result = { action: 'failed', problem: 'error', warning: `Could not check that your Meta app receives WhatsApp messages: ${scrubSecrets(error instanceof Error ? error.message : String(error))}` };
+	}
+	logAppSubscription(context, url, result);
+}
+
 /**
  * Meta answers every path of these calls (an unknown id is a 400 with code 100), never 404,
  * 405 or 501: those come from a proxy or test server at the Graph API Base URL that does not
@@ -374,6 +450,9 @@ export async function create(this: IHookFunctions): Promise<boolean> {
 		throw activationError(this, failure, { testing, phoneNumberId: account.phoneNumberId, urls: other ? [url, other] : [url] });
 	}
 	logRegistration(this, account.phoneNumberId, url, result);
+	// Activating may move the app's callback URL off this trigger's own test URL; a test never
+	// takes the production URL (which stays the app's callback URL).
+	await makeAppReceiveMessages(this, account, url, !testing && other ? [other] : [], result);
 	return true;
 }
 

@@ -11,6 +11,10 @@
  * n8n does on activation (checkExists, create if false, twice), `deactivate` what it does on
  * deactivation or when a test ends (delete twice, mode 'internal', activation 'update').
  *
+ * The fake Meta delivers nothing while the app itself does not subscribe to "messages" (as Meta:
+ * overrides only redirect fields the app subscribes to), so `meta.deliveryUrl(PHONE)` shows
+ * whether messages really reach the trigger. The fake's App Secret is the webhook credential's.
+ *
  * Every error and log line is collected; the last test checks that none carries a token.
  */
 import { createHash } from 'crypto';
@@ -22,7 +26,7 @@ import { resetDedupCaches } from '../../nodes/WhatsAppAgentTrigger/dedupRegistry
 import { LIFECYCLE_MESSAGES, counterpartUrl } from '../../nodes/WhatsAppAgentTrigger/webhookLifecycle';
 import { WhatsAppAgentTrigger } from '../../nodes/WhatsAppAgentTrigger/WhatsAppAgentTrigger.node';
 import { FAKE_PHONE_NUMBER_ID, FAKE_WABA_ID, startFakeGraphApi, type FakeGraphApi } from '../fakes/fake-graph-api';
-import { FAKE_APP_CALLBACK_URL, MESSAGING, installFakeMetaWebhooks, type FakeMetaWebhooks } from '../fakes/fake-meta-webhooks';
+import { FAKE_APP_CALLBACK_URL, FAKE_APP_ID, FAKE_APP_NAME, MESSAGING, installFakeMetaWebhooks, type FakeMetaWebhooks } from '../fakes/fake-meta-webhooks';
 import { deliverToWebhook, textMessageBody } from '../fakes/meta-webhook';
 import { runWebhookMethod, startWebhookServer, type CredentialsByType, type LifecycleMethod, type NodeSetup, type WebhookServer } from '../harness/n8n';
 
@@ -34,6 +38,7 @@ const OTHER_WABA = '203040506070809';
 const ACCESS_TOKEN = 'EAAlifecycle-Secret-Access-Token-7b1d';
 const VERIFY = 'vt-Secret-4f9c2e7a91';
 const SECRET = createHash('md5').update('lifecycle app secret').digest('hex');
+const WRONG_SECRET = createHash('md5').update('some other app secret').digest('hex');
 const FOREIGN_URL = 'https://other-n8n.example.org/webhook/4b1c/webhook';
 const WABA_OVERRIDE = 'https://waba-override.example.net/hooks/whatsapp';
 const REPLACE = 'Replace Another Webhook on This Number';
@@ -55,6 +60,7 @@ beforeAll(async () => {
 			{ id: SECOND_PHONE, businessAccountId: WABA },
 			{ id: OTHER_WABA_PHONE, businessAccountId: OTHER_WABA },
 		],
+		appSecret: SECRET,
 	});
 });
 afterAll(async () => {
@@ -66,8 +72,13 @@ beforeEach(() => {
 	resetDedupCaches();
 });
 afterEach(async () => {
-	// Unsubscribing the app would cut every workflow of the app off the account: never.
+	// Unsubscribing the app (from the account or a webhook field) would cut every workflow of the app off: never.
 	expect(fake.requestsTo('webhooks.subscribedApps.delete')).toHaveLength(0);
+	expect(fake.requestsTo('webhooks.appSubscriptions.delete')).toHaveLength(0);
+	// The app token always travels alone, never with the Cloud API credential's token.
+	for (const request of [...fake.requestsTo('webhooks.appSubscriptions.get'), ...fake.requestsTo('webhooks.appSubscriptions.post')]) {
+		expect(request.headers.authorization).toBeUndefined();
+	}
 	await Promise.all(servers.map((server) => server.close()));
 	servers = [];
 });
@@ -162,6 +173,9 @@ async function caught(promise: Promise<unknown>): Promise<any> {
 
 const phoneSets = () => fake.requestsTo('webhooks.phone.set');
 const subscribePosts = () => fake.requestsTo('webhooks.subscribedApps.post');
+const appPosts = () => fake.requestsTo('webhooks.appSubscriptions.post');
+const appForm = (index = 0) => Object.fromEntries(new URLSearchParams(appPosts()[index].body.toString('utf8')).entries());
+const warningsOf = (t: Trigger) => t.logs.filter((log) => log.level === 'warn').map((log) => log.message);
 const graphRequests = () => fake.requests.filter((request) => request.route !== undefined);
 
 /** A port nothing listens on. */
@@ -263,6 +277,12 @@ describe('automatic setup: activation', () => {
 		expect(t.logs).toContainEqual({ level: 'info', message: expect.stringContaining(`phone number ${PHONE} to ${t.productionUrl}`) });
 		// Already subscribed, never re-subscribed (that POST would clear the app's WABA override).
 		expect(subscribePosts()).toHaveLength(0);
+		// The app already subscribes to "messages" (at its own URL): read with the app token, nothing written.
+		expect(fake.requestsTo('webhooks.appSubscriptions.get')).toHaveLength(1);
+		expect(fake.requestsTo('webhooks.appSubscriptions.get')[0].query.access_token).toBe(`${FAKE_APP_ID}|${SECRET}`);
+		expect(appPosts()).toHaveLength(0);
+		expect(meta.appSubscription()).toEqual({ callbackUrl: FAKE_APP_CALLBACK_URL, fields: ['messages'], active: true });
+		expect(warningsOf(t)).toEqual([]);
 
 		// Now it exists, so n8n's second `default` webhook creates nothing.
 		expect(await lifecycle(t, 'checkExists')).toBe(true);
@@ -379,12 +399,108 @@ describe('automatic setup: activation', () => {
 		expect(t.logs).toContainEqual({ level: 'warn', message: expect.stringContaining('no WhatsApp Business Account ID') });
 	});
 
-	it('an app without a callback URL of its own: registers, and warns about the "messages" field', async () => {
+	it('an app whose WhatsApp webhook was never configured: the app is subscribed to "messages" with this URL, and a signed message then flows', async () => {
 		const t = await trigger();
 		meta.setAppCallbackUrl(undefined);
 		await activate(t);
 		expect(meta.phoneOverride(PHONE)).toBe(t.productionUrl);
-		expect(t.logs).toContainEqual({ level: 'warn', message: expect.stringMatching(/no callback URL of its own.*"messages"/) });
+		expect(meta.appSubscription()).toEqual({ callbackUrl: t.productionUrl, fields: ['messages'], active: true });
+		expect(meta.deliveryUrl(PHONE)).toBe(t.productionUrl);
+		expect(appPosts()).toHaveLength(1);
+		expect(appForm()).toEqual({
+			object: 'whatsapp_business_account',
+			callback_url: t.productionUrl,
+			verify_token: VERIFY,
+			fields: 'messages',
+			include_values: 'true',
+			access_token: `${FAKE_APP_ID}|${SECRET}`,
+		});
+		// Meta verified the URL twice (override, then the app's subscription), both answered by the trigger itself.
+		expect(meta.verifications.map((attempt) => [attempt.level, attempt.url, attempt.status, attempt.ok])).toEqual([
+			['phone', t.productionUrl, 200, true],
+			['app', t.productionUrl, 200, true],
+		]);
+		// GET /app was asked once (by the business-account check) and reused.
+		expect(fake.requestsTo('webhooks.app')).toHaveLength(1);
+		expect(t.logs).toContainEqual({ level: 'info', message: expect.stringContaining(`your Meta app "${FAKE_APP_NAME}" had no WhatsApp webhook`) });
+		expect(warningsOf(t)).toEqual([]);
+
+		const response = await deliverToWebhook(meta.deliveryUrl(PHONE)!, textMessageBody('hello from a fresh app', { phoneNumberId: PHONE }), SECRET);
+		expect(response.status).toBe(200);
+		expect(t.server.runs.map((run) => run.workflowData[0][0].json.message)).toEqual(['hello from a fresh app']);
+
+		// Deactivating removes the override but never the app's subscription.
+		await deactivate(t);
+		expect(meta.phoneOverride(PHONE)).toBeUndefined();
+		expect(meta.appSubscription()).toEqual({ callbackUrl: t.productionUrl, fields: ['messages'], active: true });
+		// Activating again: the app's subscription is found in place, nothing written to it.
+		await activate(t);
+		expect(appPosts()).toHaveLength(1);
+		expect(meta.deliveryUrl(PHONE)).toBe(t.productionUrl);
+	});
+
+	it('the app\'s webhook goes elsewhere without "messages": the override is set, a warning gives the exact one-time step, the app is untouched', async () => {
+		const t = await trigger();
+		meta.setAppSubscription({ callbackUrl: FAKE_APP_CALLBACK_URL, fields: ['message_template_status_update'] });
+		await activate(t);
+		expect(meta.phoneOverride(PHONE)).toBe(t.productionUrl);
+		expect(appPosts()).toHaveLength(0);
+		expect(meta.appSubscription()).toEqual({ callbackUrl: FAKE_APP_CALLBACK_URL, fields: ['message_template_status_update'], active: true });
+		expect(meta.deliveryUrl(PHONE)).toBeUndefined();
+		const warnings = warningsOf(t);
+		expect(warnings).toHaveLength(1);
+		expect(warnings[0]).toContain(`sends its WhatsApp webhooks to ${FAKE_APP_CALLBACK_URL} but is not subscribed to the "messages" field`);
+		expect(warnings[0]).toContain('developers.facebook.com → WhatsApp → Configuration → Webhook');
+		expect(warnings[0]).toContain('Under "Webhook fields" click Manage and subscribe to "messages"');
+		// Once the user did that step, messages arrive here.
+		meta.setAppSubscription({ callbackUrl: FAKE_APP_CALLBACK_URL, fields: ['message_template_status_update', 'messages'] });
+		expect(meta.deliveryUrl(PHONE)).toBe(t.productionUrl);
+	});
+
+	it('a wrong App Secret: activation goes on, and the warning says the secret is wrong (and that messages would be refused)', async () => {
+		const t = await trigger({ webhook: { verifyToken: VERIFY, appSecret: WRONG_SECRET } });
+		await activate(t);
+		expect(meta.phoneOverride(PHONE)).toBe(t.productionUrl);
+		expect(appPosts()).toHaveLength(0);
+		const warnings = warningsOf(t);
+		expect(warnings).toHaveLength(1);
+		expect(warnings[0]).toMatch(/Meta refused the App Secret of the WhatsApp Webhook credential for your Meta app "Fake Test App"/);
+		expect(warnings[0]).toMatch(/refuse the messages Meta sends/);
+		expect(warnings[0]).toContain('App Settings → Basic → App secret');
+		expect(warnings[0]).not.toContain(WRONG_SECRET);
+	});
+
+	it('GET /app answering 404 (a proxy without it): activation goes on with a warning and the manual step', async () => {
+		const t = await trigger();
+		fake.fail({ status: 404, body: 'Not Found', contentType: 'text/plain' }, { route: 'webhooks.app', times: Infinity });
+		await activate(t);
+		expect(meta.phoneOverride(PHONE)).toBe(t.productionUrl);
+		expect(fake.requestsTo('webhooks.appSubscriptions.get')).toHaveLength(0);
+		expect(warningsOf(t)).toContainEqual(expect.stringMatching(/Meta did not say which app the access token belongs to \(GET \/app: HTTP 404/));
+		expect(warningsOf(t)).toContainEqual(expect.stringContaining('subscribe to "messages"'));
+	});
+
+	it('a test on a fresh app subscribes the app with the test URL; activating then moves the app\'s callback URL to production', async () => {
+		const t = await trigger();
+		meta.setAppCallbackUrl(undefined);
+		await activate(t, { test: true });
+		expect(meta.appSubscription()?.callbackUrl).toBe(t.testUrl);
+		expect(meta.deliveryUrl(PHONE)).toBe(t.testUrl);
+		await deactivate(t, { test: true });
+		// The test's end leaves the app's subscription (only the number's override goes).
+		expect(meta.phoneOverride(PHONE)).toBeUndefined();
+		expect(meta.appSubscription()?.callbackUrl).toBe(t.testUrl);
+
+		await activate(t);
+		expect(meta.phoneOverride(PHONE)).toBe(t.productionUrl);
+		expect(meta.appSubscription()).toEqual({ callbackUrl: t.productionUrl, fields: ['messages'], active: true });
+		expect(t.logs).toContainEqual({ level: 'info', message: expect.stringContaining(`callback URL from this trigger's other URL ${t.testUrl} to ${t.productionUrl}`) });
+
+		// And a later test never takes the app's callback URL from production.
+		await deactivate(t);
+		await activate(t, { test: true });
+		expect(meta.appSubscription()?.callbackUrl).toBe(t.productionUrl);
+		expect(appPosts()).toHaveLength(2);
 	});
 });
 
@@ -751,7 +867,7 @@ describe('the other URL of the same trigger', () => {
 });
 
 describe('secrets', () => {
-	it('no error and no log line of this file contains the verify token, the access token or the app secret', () => {
+	it('no error and no log line of this file contains the verify token, the access token, the app secret or an app token', () => {
 		expect(errors.length).toBeGreaterThan(15);
 		expect(allLogs.length).toBeGreaterThan(10);
 		const texts = [
@@ -767,7 +883,7 @@ describe('secrets', () => {
 			...allLogs.map((log) => log.message),
 		];
 		for (const text of texts) {
-			for (const secret of [VERIFY, ACCESS_TOKEN, SECRET, 'vt-Served-Other-93ab']) expect(text).not.toContain(secret);
+			for (const secret of [VERIFY, ACCESS_TOKEN, SECRET, WRONG_SECRET, 'vt-Served-Other-93ab']) expect(text).not.toContain(secret);
 		}
 	});
 });
