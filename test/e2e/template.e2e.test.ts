@@ -172,7 +172,8 @@ function agentRequest(index = 0): RecordedAgentRequest {
 
 beforeAll(async () => {
 	graph = await startFakeGraphApi({ token: ACCESS_TOKEN });
-	meta = installFakeMetaWebhooks(graph);
+	// The webhook credential's App Secret is the Meta app's own (automatic setup may use the app token).
+	meta = installFakeMetaWebhooks(graph, { appSecret: APP_SECRET });
 	plainGraph = await startFakeGraphApi({ token: ACCESS_TOKEN });
 	agent = await startFakeAgent();
 	agentFront = await SwitchablePort.open(Number(new URL(agent.url).port));
@@ -608,7 +609,10 @@ describe('deactivation and a Graph API without webhook overrides', () => {
 		// Back to the app's own callback URL; the business account's subscription untouched.
 		expect(meta.deliveryUrl(FAKE_PHONE_NUMBER_ID)).not.toBe(eventsUrl());
 		expect(meta.isSubscribed(FAKE_WABA_ID)).toBe(true);
-		expect(graph.requestsTo('webhooks.phone.set').map((request) => request.json)).toEqual([{ webhook_configuration: { override_callback_uri: '' } }]);
+		// n8n calls delete once per `default` webhook (2.41 runs both at once, so both may remove): only removals.
+		const sets = graph.requestsTo('webhooks.phone.set').map((request) => request.json);
+		expect(sets.length).toBeGreaterThanOrEqual(1);
+		for (const body of sets) expect(body).toEqual({ webhook_configuration: { override_callback_uri: '' } });
 		expect(n8n.logs()).toContain(`removed ${eventsUrl()} from phone number ${FAKE_PHONE_NUMBER_ID}`);
 		const gone = await verifyWebhook(eventsUrl(), VERIFY_TOKEN);
 		expect(gone.status).toBe(404);
@@ -634,10 +638,17 @@ describe('deactivation and a Graph API without webhook overrides', () => {
 				`Graph requests: ${plainGraph.requests.map((request) => `${request.method} ${request.url} → ${request.status}`).join(' | ')}\n`,
 		);
 		expect(result.ok).toBe(false);
-		// Names what failed (the phone number's webhook settings) and Meta's own words, never the token.
-		expect(result.message).toMatch(/webhook settings/i);
-		expect(result.message).toContain('webhook_configuration');
 		expect(result.message).not.toContain(ACCESS_TOKEN);
+		if (result.status !== undefined) {
+			// 2.41: the editor is told the error's message: it names what failed and Meta's own words.
+			expect(result.message).toMatch(/webhook settings/i);
+			expect(result.message).toContain('webhook_configuration');
+		} else {
+			// 2.8.4 shows only the `description` of a NodeApiError (workflow.service.js activateWorkflow:
+			// `error instanceof NodeApiError ? (error.description ?? error.message) : error.message`), and the
+			// trigger puts its generic hint there, so the user does not learn what failed (reported).
+			expect(result.message.length).toBeGreaterThan(20);
+		}
 		const [row] = await n8n.query<{ active: number | boolean }>('SELECT active FROM workflow_entity WHERE id = ?', [PLAIN_COPY_ID]);
 		process.stderr.write(`[template e2e] after the failed publication the workflow row says active=${Boolean(row.active)}\n`);
 		expect((await verifyWebhook(n8n.webhookUrl(PLAIN_COPY_WEBHOOK_ID, 'webhook'), VERIFY_TOKEN)).status).toBe(404);
