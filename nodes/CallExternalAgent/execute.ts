@@ -204,9 +204,11 @@ export async function executeCallExternalAgent(this: IExecuteFunctions): Promise
 
 /**
  * The item "Continue On Fail" outputs for a failed item. With "Continue (using error output)"
- * n8n moves items holding only `error`/`details` to the error output and adds the input
- * item's fields (the customer's message), so that is all it holds. With "Continue (using
- * regular output)" it also says `noReply`, so a following Send WhatsApp sends nothing.
+ * n8n moves items whose json holds only `error` to the error output and adds the input item's
+ * fields (the customer's message), so that is all it holds: one readable line with the
+ * reason and what to do (n8n 2.8 accepts only `error`/`message` keys there, and `message`
+ * would hide the customer's text). With "Continue (using regular output)" it also carries
+ * `details`, the customer and `noReply`, so a following Send WhatsApp sends nothing.
  * (`item.error` is not set: n8n would then replace the whole json with the message.)
  */
 function errorItem(
@@ -215,13 +217,15 @@ function errorItem(
 	input: INodeExecutionData,
 	itemIndex: number,
 ): INodeExecutionData {
-	const details: IDataObject = {};
-	if (error.description) details.description = error.description;
-	if (error instanceof NodeApiError && error.httpCode) details.httpCode = error.httpCode;
-	const json: IDataObject = { error: error.message, ...(Object.keys(details).length ? { details } : {}) };
+	const summary = error.description ? `${error.message} — ${error.description}` : error.message;
+	const json: IDataObject = { error: summary };
 	if (context.getNode().onError !== 'continueErrorOutput') {
+		const details: IDataObject = {};
+		if (error.description) details.description = error.description;
+		if (error instanceof NodeApiError && error.httpCode) details.httpCode = error.httpCode;
 		const item = (input.json ?? {}) as IDataObject;
 		Object.assign(json, {
+			...(Object.keys(details).length ? { details } : {}),
 			phone_number: item.phone_number ?? null,
 			phoneNumberId: item.phoneNumberId ?? null,
 			replyTo: item.messageId ?? null,

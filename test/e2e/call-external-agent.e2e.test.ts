@@ -164,7 +164,7 @@ test("a failing agent lands on n8n's error output with the customer's fields and
 		message: 'please break',
 	});
 	expect(String(failed.error)).toMatch(/^The agent answered HTTP 500: \{"error":"agent crashed"\}/);
-	expect(failed.details).toMatchObject({ httpCode: '500' });
+	expect(Object.keys(failed)).not.toContain('details');
 	expect(JSON.stringify(execution.data)).not.toContain(BEARER);
 	expect(JSON.stringify(execution.data)).not.toContain(SIGNING_SECRET);
 });

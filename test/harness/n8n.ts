@@ -47,6 +47,8 @@ export interface NodeSetup {
 	credentials?: CredentialsByType;
 	/** n8n's "Settings → On Error → Continue" */
 	continueOnFail?: boolean;
+	/** n8n's "Settings → On Error" choice when continuing (default: regular output). */
+	onError?: 'continueRegularOutput' | 'continueErrorOutput';
 	nodeName?: string;
 	webhookId?: string;
 	executionId?: string;
@@ -112,7 +114,7 @@ function buildWorkflow(setup: NodeSetup): { workflow: Workflow; node: INode } {
 		credentials: Object.fromEntries(
 			Object.keys(setup.credentials ?? {}).map((type) => [type, { id: `cred-${type}`, name: type }]),
 		),
-		...(setup.continueOnFail ? { onError: 'continueRegularOutput' as const, continueOnFail: true } : {}),
+		...(setup.continueOnFail ? { onError: setup.onError ?? ('continueRegularOutput' as const), continueOnFail: true } : {}),
 	};
 	const nodeTypes = {
 		getByName: () => nodeType,

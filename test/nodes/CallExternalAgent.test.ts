@@ -338,6 +338,17 @@ describe('Call External Agent: On Agent Error', () => {
 		expect(item.json.error).toBeUndefined();
 	});
 
+	it('Continue (using error output): the failed item holds only a readable error, so n8n routes it to the error output on every version', async () => {
+		agent.enqueue({ status: 400, body: 'bad request' });
+		const [item] = await run({}, triggerItems(), { continueOnFail: true, onError: 'continueErrorOutput' });
+		// n8n 2.8 routes an item to the error output only when its json has no keys but
+		// error/message (2.41 also details); n8n then adds the customer's fields itself.
+		expect(Object.keys(item.json)).toEqual(['error']);
+		expect(item.json.error).toMatch(/HTTP 400: bad request/);
+		expect(item.json.error).toMatch(/Nothing was sent/);
+		expect(item.pairedItem).toEqual({ item: 0 });
+	});
+
 	it('Continue On Fail: an error item per failed item, the others still answered', async () => {
 		agent.enqueue({ status: 400, body: 'bad request' }, { body: 'fine' });
 		const output = await run({}, [...triggerItems(), ...triggerItems()], { continueOnFail: true });
