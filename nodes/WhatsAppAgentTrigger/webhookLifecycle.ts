@@ -223,8 +223,19 @@ function keepMessage<T extends NodeOperationError | NodeApiError>(error: T, mess
 	return error;
 }
 
+const sentence = (text: string) => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
+
+/**
+ * Where n8n shows an activation error, 2.41 shows only its message and 2.8 only a
+ * NodeApiError's description: both carry what happened and what to do.
+ */
+function selfContained(message: string, hint?: string): string {
+	return hint ? `${sentence(message)} ${sentence(hint)}` : message;
+}
+
 function operationError(context: IHookFunctions, message: string, description?: string): NodeOperationError {
-	return keepMessage(new NodeOperationError(context.getNode(), message, description ? { description } : {}), message);
+	const full = selfContained(message, description);
+	return keepMessage(new NodeOperationError(context.getNode(), full, description ? { description } : {}), full);
 }
 
 /** Whatever went wrong → the error n8n shows when activating or starting a test (never a token). */
@@ -258,12 +269,13 @@ export function activationError(context: IHookFunctions, error: unknown, situati
 		if (error.title) data.title = error.title;
 		if (error.details) data.details = error.details;
 		if (error.fbtraceId) data.fbtraceId = error.fbtraceId;
+		const full = selfContained(error.message, error.hint);
 		const apiError = new NodeApiError(node, data, {
-			message: error.message,
+			message: full,
 			httpCode: String(error.httpStatus),
-			...(error.hint ? { description: error.hint } : {}),
+			description: full,
 		});
-		return keepMessage(apiError, error.message);
+		return keepMessage(apiError, full);
 	}
 	if (error instanceof TransportError) {
 		return operationError(
@@ -279,8 +291,9 @@ export function activationError(context: IHookFunctions, error: unknown, situati
 function describe(error: unknown): string {
 	const converted = error instanceof Error ? error : new Error(String(error));
 	const hint = (converted as { description?: unknown; hint?: unknown }).description ?? (converted as { hint?: unknown }).hint;
-	const sentence = (text: string) => (/[.!?]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
-	return typeof hint === 'string' && hint !== '' ? `${sentence(converted.message)} ${sentence(hint)}` : sentence(converted.message);
+	const message = sentence(converted.message);
+	if (typeof hint !== 'string' || hint === '' || message.includes(hint.trim().replace(/[.!?]$/, ''))) return message;
+	return `${message} ${sentence(hint)}`;
 }
 
 function logRegistration(context: IHookFunctions, phoneNumberId: string, url: string, result: RegisterPhoneOverrideResult): void {
@@ -357,14 +370,17 @@ async function makeAppReceiveMessages(
  * set by hand) instead of making the workflow impossible to activate.
  */
 function overridesUnsupported(error: unknown): boolean {
-	const status = error instanceof GraphApiError || error instanceof WebhookRegistrationError ? error.httpStatus : undefined;
-	return status === 404 || status === 405 || status === 501;
+	if (!(error instanceof GraphApiError || error instanceof WebhookRegistrationError)) return false;
+	if (error.httpStatus === 404 || error.httpStatus === 405 || error.httpStatus === 501) return true;
+	// Graph versions (and stand-ins) without the field say so in a 400: "(#100) Tried accessing
+	// nonexisting field (webhook_configuration)".
+	return error.code === 100 && /nonexisting field \(webhook_configuration\)/i.test(error.message);
 }
 
 function warnOverridesUnsupported(context: IHookFunctions, url: string, error: unknown): void {
 	const status = (error as { httpStatus?: number }).httpStatus;
 	context.logger.warn(
-		`WhatsApp Agent Trigger "${nodeName(context)}": the Graph API Base URL of the WhatsApp Cloud API credential does not offer Meta's webhook overrides (HTTP ${status}), ` +
+		`WhatsApp Agent Trigger "${nodeName(context)}": the Graph API Base URL and API Version of the WhatsApp Cloud API credential do not offer Meta's webhook overrides (HTTP ${status}), ` +
 			`so automatic webhook setup was skipped. Set the callback URL ${url} and the verify token in your Meta app yourself, as with Webhook Setup: Manual.`,
 	);
 }
