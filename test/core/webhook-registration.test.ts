@@ -17,7 +17,7 @@ import type { AddressInfo } from 'net';
 
 import { WhatsAppValidationError } from '../../core/errors';
 import { GraphClient } from '../../core/graph-client';
-import { GraphApiError } from '../../core/graph-errors';
+import { GraphApiError, scrubSecrets } from '../../core/graph-errors';
 import {
 	MAX_CALLBACK_URL_LENGTH,
 	WebhookRegistrationError,
@@ -38,7 +38,6 @@ import {
 	type AppMessagesSubscriptionResult,
 	type RegisterPhoneOverrideOptions,
 } from '../../core/webhook-registration';
-import { scrubSecrets } from '../../core/graph-errors';
 import { FAKE_PHONE_NUMBER_ID, FAKE_WABA_ID, startFakeGraphApi, type FakeGraphApi } from '../fakes/fake-graph-api';
 import { FAKE_APP_CALLBACK_URL, FAKE_APP_ID, FAKE_APP_NAME, FAKE_APP_SECRET, MESSAGING, installFakeMetaWebhooks, type FakeMetaWebhooks } from '../fakes/fake-meta-webhooks';
 import { axiosRequester } from '../harness/axios-requester';
