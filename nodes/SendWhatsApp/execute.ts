@@ -241,6 +241,14 @@ export async function executeSendWhatsApp(this: IExecuteFunctions): Promise<INod
 		let failure: unknown;
 		try {
 			const operation = this.getNodeParameter('operation', itemIndex) as Operation;
+			if (operation !== 'markAsRead' && !(operation in MESSAGE_BUILDERS)) {
+				// n8n offers "Custom API Call" on nodes whose credential authenticates requests.
+				throw new NodeOperationError(this.getNode(), `Send WhatsApp has no operation "${operation}"`, {
+					itemIndex,
+					description:
+						"For a Graph API call this node does not offer, use n8n's HTTP Request node with Authentication → Predefined Credential Type → WhatsApp Cloud API.",
+				});
+			}
 			if (operation === 'markAsRead') {
 				const options = readOptions(this, itemIndex);
 				const graph = createGraphClient(this, account, options.maxRetries);

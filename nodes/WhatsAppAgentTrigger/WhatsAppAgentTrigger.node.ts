@@ -32,10 +32,20 @@ export class WhatsAppAgentTrigger implements INodeType {
 		icon: { light: 'file:../../icons/whatsapp-agent.svg', dark: 'file:../../icons/whatsapp-agent.dark.svg' },
 		group: ['trigger'],
 		version: 1,
-		subtitle: 'Messages, statuses and agent replies',
+		subtitle: '={{ $parameter["webhookSetup"] === "manual" ? "Manual setup" : "Automatic setup" }}',
 		description:
 			'Starts the workflow when a WhatsApp message or delivery status arrives from Meta, or when your agent posts a later reply',
 		defaults: { name: 'WhatsApp Agent Trigger' },
+		triggerPanel: {
+			header: 'Waiting for a WhatsApp message',
+			executionsHelp: {
+				inactive:
+					'Click "Listen for test event", then send a WhatsApp message to your number: it appears here. Publish the workflow to answer every message automatically.',
+				active:
+					'This workflow is published: every WhatsApp message to your number runs it. Find them under Executions.',
+			},
+			activationHint: 'Publish the workflow to answer every WhatsApp message automatically.',
+		},
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
 		outputNames: ['Messages', 'Statuses', 'Agent Callbacks'],

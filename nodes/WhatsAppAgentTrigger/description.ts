@@ -43,11 +43,15 @@ export const webhookSetupProperty: INodeProperties = {
 };
 
 export const automaticSetupNotice: INodeProperties = {
+	// n8n's notice box keeps only links and lists (<ul><li>), so the text is a short list.
 	displayName:
-		'<b>Automatic setup</b>: when you activate (publish) this workflow, the trigger asks Meta to send the messages of the phone number in the <b>WhatsApp Cloud API</b> credential to this workflow\'s Production URL. Meta checks the address once, with the Verify Token of the WhatsApp Webhook credential. Nothing to paste in Meta\'s dashboard. Deactivating the workflow removes it again, but only if it still points here.<br>' +
-		'<b>Needs</b>: a WhatsApp Cloud API credential whose access token has the <code>whatsapp_business_management</code> permission (add the WhatsApp Business Account ID too), and n8n reachable from the internet over https: set <code>N8N_WEBHOOK_URL</code> (or <code>WEBHOOK_URL</code>) to n8n\'s public address; on your own computer use a tunnel such as cloudflared or ngrok.<br>' +
-		'<b>Listen for test event</b> points the number at the Test URL until the first event arrives or you stop listening, then removes it. While this workflow is active, its live messages are never taken away for a test: listening is refused, so deactivate first or test with another phone number.<br>' +
-		'Several workflows can share one Meta app: give each its own phone number (its own WhatsApp Cloud API credential).',
+		'Automatic setup: when you publish (activate) this workflow, Meta is told to send the WhatsApp messages of the phone number in the WhatsApp Cloud API credential here. Nothing to paste in Meta.' +
+		'<ul>' +
+		'<li>Needs an access token with the whatsapp_business_management permission, and n8n reachable over public https (set N8N_WEBHOOK_URL; on your own computer use a tunnel).</li>' +
+		'<li>Unpublishing (deactivating) removes it again, if the number still points here.</li>' +
+		'<li>"Listen for test event" uses the Test URL until the first event; it is refused while this workflow is published, so live messages are never taken away.</li>' +
+		'<li>Several workflows can share one Meta app: one phone number (one Cloud API credential) each.</li>' +
+		'</ul>',
 	name: 'automaticSetupNotice',
 	type: 'notice',
 	default: '',
@@ -55,7 +59,7 @@ export const automaticSetupNotice: INodeProperties = {
 };
 
 export const replaceOtherWebhookProperty: INodeProperties = {
-	displayName: 'Replace Another Webhook on This Number',
+	displayName: 'Replace Existing Webhook',
 	name: 'replaceOtherWebhook',
 	type: 'boolean',
 	default: false,
@@ -66,13 +70,13 @@ export const replaceOtherWebhookProperty: INodeProperties = {
 
 export const setupNotice: INodeProperties = {
 	displayName:
-		'<b>Connect Meta to this trigger</b> (in your app at developers.facebook.com → WhatsApp → Configuration → Webhook → Edit):<br>' +
-		'1. <b>Callback URL</b>: the <b>Production URL</b> shown above under "Webhook URLs" (it ends in <code>/webhook</code>). Meta needs a public https address.<br>' +
-		'2. <b>Verify token</b>: the same phrase as "Verify Token" in the WhatsApp Webhook credential.<br>' +
-		'3. Publish (activate) this workflow, then click "Verify and save" in Meta.<br>' +
-		'4. Under "Webhook fields" click Manage and subscribe to <b>messages</b>.<br>' +
-		'The credential\'s App Secret (App Settings → Basic) lets the trigger check that every message really comes from Meta; refused requests are answered 401 and logged.<br>' +
-		'To use <b>Listen for test event</b>, put the <b>Test URL</b> in Meta\'s Callback URL instead, and the Production URL back afterwards: Meta sends to one address only. One Meta app has one Callback URL; for several workflows on several numbers, use Automatic setup.',
+		'Manual setup: in your Meta app (developers.facebook.com → WhatsApp → Configuration → Webhook → Edit):' +
+		'<ul>' +
+		'<li>Callback URL: the Production URL above under "Webhook URLs" (ends in /webhook; Meta needs public https).</li>' +
+		'<li>Verify token: the Verify Token of the WhatsApp Webhook credential. Publish (activate) this workflow, then click "Verify and save".</li>' +
+		'<li>Webhook fields → Manage → subscribe to messages.</li>' +
+		'<li>To use "Listen for test event", put the Test URL in Meta instead, and the Production URL back afterwards.</li>' +
+		'</ul>',
 	name: 'setupNotice',
 	type: 'notice',
 	default: '',
@@ -83,7 +87,7 @@ export const optionsProperty: INodeProperties = {
 	displayName: 'Options',
 	name: 'options',
 	type: 'collection',
-	placeholder: 'Add option',
+	placeholder: 'Add Option',
 	default: {},
 	options: [
 		{

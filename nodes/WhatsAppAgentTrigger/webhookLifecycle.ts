@@ -13,7 +13,7 @@
  * for test event" runs):
  * - checkExists: true only when the number's override is exactly that URL.
  * - create, activating: replaces a leftover test URL of this same trigger ('own'); someone
- *   else's URL only with "Replace Another Webhook on This Number" ('any'), else refused.
+ *   else's URL only with "Replace Existing Webhook" ('any'), else refused.
  * - create, testing (n8n's mode/activation 'manual'): never takes the production URL of this
  *   workflow ('none'), so live messages are never diverted; someone else's URL only with the
  *   replace option.
@@ -61,7 +61,7 @@ export type WebhookSetup = 'automatic' | 'manual';
 const REGISTRATION_TIMEOUT_MS = 30_000;
 const REGISTRATION_MAX_RETRIES = 2;
 
-const REPLACE_OPTION = 'Replace Another Webhook on This Number';
+const REPLACE_OPTION = 'Replace Existing Webhook';
 
 export const LIFECYCLE_MESSAGES = {
 	noCloudCredential: 'Automatic webhook setup needs a WhatsApp Cloud API credential',

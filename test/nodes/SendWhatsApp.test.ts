@@ -524,6 +524,15 @@ describe('bad input: a clear error naming the field, nothing sent', () => {
 	});
 });
 
+describe("n8n's \"Custom API Call\" entry", () => {
+	it('fails clearly, pointing at the HTTP Request node, and sends nothing', async () => {
+		const error = await runError({ operation: '__CUSTOM_API_CALL__' });
+		expect(error.message).toMatch(/no operation "__CUSTOM_API_CALL__"/);
+		expect(error.description).toMatch(/HTTP Request node/);
+		expect(fake.requests.filter((request) => request.route !== undefined)).toHaveLength(0);
+	});
+});
+
 describe('Continue On Fail', () => {
 	it('puts the error on the item with its original fields and binary, and goes on with the next items', async () => {
 		const bad = { json: { phone_number: 'not-a-number', note: 'keep me' }, binary: { data: { data: 'AA==', mimeType: 'image/png' } } };

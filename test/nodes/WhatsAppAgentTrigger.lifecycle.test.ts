@@ -41,7 +41,7 @@ const SECRET = createHash('md5').update('lifecycle app secret').digest('hex');
 const WRONG_SECRET = createHash('md5').update('some other app secret').digest('hex');
 const FOREIGN_URL = 'https://other-n8n.example.org/webhook/4b1c/webhook';
 const WABA_OVERRIDE = 'https://waba-override.example.net/hooks/whatsapp';
-const REPLACE = 'Replace Another Webhook on This Number';
+const REPLACE = 'Replace Existing Webhook';
 
 type Log = { level: string; message: string };
 
@@ -216,7 +216,7 @@ describe('the panel', () => {
 		expect(visible({ webhookSetup: 'manual' })).toEqual(['webhookSetup', 'setupNotice', 'options']);
 		const automatic = property('automaticSetupNotice').displayName;
 		expect(automatic).toMatch(/activate/);
-		expect(automatic).toMatch(/Deactivating/);
+		expect(automatic).toMatch(/deactivating/i);
 		expect(automatic).toContain('whatsapp_business_management');
 		expect(automatic).toContain('N8N_WEBHOOK_URL');
 		expect(automatic).toContain('WEBHOOK_URL');

@@ -11,7 +11,7 @@ export const toProperty: INodeProperties = {
 	name: 'to',
 	type: 'string',
 	default: '',
-	placeholder: '+1 650 555 1234',
+	placeholder: 'Empty: the customer who wrote (or +1 650 555 1234)',
 	description:
 		"The customer's phone number with its country code (or their WhatsApp user ID). Leave empty to use the phone_number field of the incoming item, as the WhatsApp Agent Trigger and Call External Agent provide it.",
 	displayOptions: { show: { operation: SEND_OPERATIONS } },

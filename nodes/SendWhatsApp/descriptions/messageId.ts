@@ -6,7 +6,7 @@ export const messageIdProperty: INodeProperties = {
 	name: 'messageId',
 	type: 'string',
 	default: '',
-	placeholder: 'wamid.HBgL…',
+	placeholder: "Empty: the customer's message that came in",
 	description:
 		"The WhatsApp message to react to or mark as read. Leave empty to use the messageId field of the incoming item (the customer's message from the WhatsApp Agent Trigger).",
 	displayOptions: { show: { operation: ['sendReaction', 'markAsRead'] } },

@@ -3,7 +3,7 @@ import type { INodeProperties } from 'n8n-workflow';
 export const sendAgentReplyProperties: INodeProperties[] = [
 	{
 		displayName:
-			'Sends the "messages" list of each incoming item (as Call External Agent and the trigger\'s Agent Callbacks output provide it) to the item\'s phone_number, in order. Items with noReply or an empty list send nothing.',
+			"Sends your agent's answer to the customer who wrote, in order (long texts split, markdown converted). Nothing is sent when the agent chose not to reply. Connect it after Call External Agent or the trigger's Agent Callbacks output.",
 		name: 'sendAgentReplyNotice',
 		type: 'notice',
 		default: '',
