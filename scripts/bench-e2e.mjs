@@ -30,7 +30,7 @@
  * per-node timeline of sampled executions read from n8n's database.
  *
  * usage: node scripts/bench-e2e.mjs [--duration=20] [--warmup=5] [--concurrency=1,8,32]
- *          [--engines=vm,legacy] [--workflows=ours,plain,fair] [--rounds=1] [--samples=40]
+ *          [--engines=vm,legacy] [--workflows=ours,plain,fair[,noread]] [--rounds=1] [--samples=40]
  *          [--keep] [--verbose]
  *   --engines   one n8n boot each: vm (n8n's default), legacy, vm-lazy (vm with
  *               N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true), quickjs
@@ -63,6 +63,7 @@ const RESULTS_FILE = join(REPO_ROOT, 'bench', 'results', 'e2e-latest.json');
 
 const TRIGGER = 'WhatsApp Agent Trigger';
 const AGENT = 'Call External Agent';
+const MARK_READ = 'Mark as Read + Typing';
 const OUR_WEBHOOK_ID = String(TEMPLATE.nodes.find((node) => node.name === TRIGGER)?.webhookId);
 
 const APP_SECRET = 'bench-app-secret-4f1c9a7e2d';
@@ -106,7 +107,7 @@ function parseArgs(argv) {
 		} else throw new Error(`Unknown option ${arg} (try --help)`);
 	}
 	if (!(options.duration > 0) || !(options.warmup >= 0)) throw new Error('--duration must be > 0 and --warmup >= 0 (seconds)');
-	if (options.workflows.length === 0 || options.workflows.some((w) => !['ours', 'plain', 'fair'].includes(w))) throw new Error('--workflows takes ours, plain, fair');
+	if (options.workflows.length === 0 || options.workflows.some((w) => !['ours', 'plain', 'fair', 'noread'].includes(w))) throw new Error('--workflows takes ours, plain, fair, noread');
 	if (!Number.isInteger(options.rounds) || options.rounds < 1) throw new Error('--rounds takes a positive integer');
 	if (options.concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--concurrency takes positive integers, e.g. 1,8,32');
 	if (options.engines.some((e) => !(e in ENGINES))) throw new Error(`--engines takes ${Object.keys(ENGINES).join(', ')}`);
@@ -222,13 +223,25 @@ function credentials(graphBaseUrl) {
 	];
 }
 
-/** The template as shipped, with manual webhook setup, the agent URL, and credentials bound by id. */
-function ourWorkflow(agentUrl) {
+/**
+ * The template as shipped, with manual webhook setup, the agent URL, and credentials bound by id.
+ * `noread` (diagnostic, --workflows=noread): the same without "Mark as Read + Typing", to
+ * measure what one node and one Graph call cost.
+ */
+function ourWorkflow(agentUrl, variant = 'ours') {
 	const workflow = structuredClone(TEMPLATE);
 	for (const node of workflow.nodes) {
 		if (node.name === TRIGGER) node.parameters.webhookSetup = 'manual';
 		if (node.name === AGENT) node.parameters.url = agentUrl;
 		for (const [type, reference] of Object.entries(node.credentials ?? {})) reference.id = CREDENTIAL_IDS[type];
+	}
+	if (variant === 'noread') {
+		workflow.id = WORKFLOWS.noread.id;
+		workflow.name = `${TEMPLATE.name} (bench: without Mark as Read)`;
+		workflow.nodes = workflow.nodes.filter((node) => node.name !== MARK_READ);
+		workflow.nodes.find((node) => node.name === TRIGGER).webhookId = WORKFLOWS.noread.webhookId;
+		workflow.connections[TRIGGER].main[0] = [{ node: AGENT, type: 'main', index: 0 }];
+		delete workflow.connections[MARK_READ];
 	}
 	return workflow;
 }
@@ -237,6 +250,7 @@ const WORKFLOWS = {
 	ours: { id: TEMPLATE.id, label: 'ours (template)' },
 	plain: { id: 'BenchBaselinePln', label: 'baseline', path: 'bench-baseline-plain', webhookId: '5a0f8c6e-1b2d-4e3f-9a8b-7c6d5e4f3a21' },
 	fair: { id: 'BenchBaselineFai', label: 'fair baseline', path: 'bench-baseline-fair', webhookId: '6b1a9d7f-2c3e-4f5a-8b9c-8d7e6f5a4b32' },
+	noread: { id: 'BenchTplNoMarkRd', label: 'ours without Mark as Read', webhookId: '7c2b0e8a-3d4f-4a6b-9c8d-9e8f7a6b5c43' },
 };
 
 /** Webhook → HTTP Request (agent) → HTTP Request (Graph API /messages), n8n's own nodes only. */
@@ -493,7 +507,10 @@ function ownCpuMs() {
 	return (usage.user + usage.system) / 1000;
 }
 
-/** Boots one n8n with the three workflows published; returns it once every webhook answers. */
+/** Instances being booted (stopped by a signal before bootN8n returns them). */
+const starting = new Set();
+
+/** Boots one n8n with the three workflows published; returns it once every webhook answers. Stops it if that fails. */
 async function bootN8n({ runtime, engine, graphBaseUrl, agentUrl, options }) {
 	const userFolder = mkdtempSync(join(tmpdir(), 'n8n-bench-'));
 	const port = await findFreePort();
@@ -511,28 +528,38 @@ async function bootN8n({ runtime, engine, graphBaseUrl, agentUrl, options }) {
 		extra: { ...ENGINES[engine], N8N_METRICS: 'true' },
 	});
 	const n8n = new N8n({ runtime, env, userFolder, port, verbose: options.verbose });
-	const t0 = Date.now();
-	const credFile = join(userFolder, 'credentials.json');
-	writeFileSync(credFile, JSON.stringify(credentials(graphBaseUrl)));
-	await n8n.cli(['import:credentials', `--input=${credFile}`]);
-	const workflows = [ourWorkflow(agentUrl), baselineWorkflow('plain', agentUrl, graphBaseUrl), baselineWorkflow('fair', agentUrl, graphBaseUrl)];
-	const wfFile = join(userFolder, 'workflows.json');
-	writeFileSync(wfFile, JSON.stringify(workflows));
-	await n8n.cli(['import:workflow', `--input=${wfFile}`]);
-	for (const workflow of workflows) await n8n.cli(['publish:workflow', `--id=${workflow.id}`]);
-	const imported = Date.now();
-	await n8n.start();
-	// 2.41 activates published workflows in the background: wait until each webhook answers a real message.
-	for (const which of Object.keys(WORKFLOWS)) {
-		const deadline = Date.now() + 60_000;
-		for (;;) {
-			const outcome = await oneMessage(n8n, which, 0, `WARM${which}`, 30_000).catch((error) => ({ error }));
-			if (outcome.ok) break;
-			if (Date.now() > deadline) throw new Error(`The ${which} workflow never completed a message (${outcome.error?.message ?? `HTTP ${outcome.status}`}):\n${n8n.tail()}`);
-			await sleep(500);
+	starting.add(n8n);
+	try {
+		const t0 = Date.now();
+		const credFile = join(userFolder, 'credentials.json');
+		writeFileSync(credFile, JSON.stringify(credentials(graphBaseUrl)));
+		await n8n.cli(['import:credentials', `--input=${credFile}`]);
+		const workflows = [ourWorkflow(agentUrl), baselineWorkflow('plain', agentUrl, graphBaseUrl), baselineWorkflow('fair', agentUrl, graphBaseUrl)];
+		if (options.workflows.includes('noread')) workflows.push(ourWorkflow(agentUrl, 'noread'));
+		const wfFile = join(userFolder, 'workflows.json');
+		writeFileSync(wfFile, JSON.stringify(workflows));
+		await n8n.cli(['import:workflow', `--input=${wfFile}`]);
+		for (const workflow of workflows) await n8n.cli(['publish:workflow', `--id=${workflow.id}`]);
+		const imported = Date.now();
+		await n8n.start();
+		// 2.41 activates published workflows in the background: wait until each webhook answers a real message.
+		for (const which of Object.keys(WORKFLOWS).filter((key) => workflows.some((workflow) => workflow.id === WORKFLOWS[key].id))) {
+			const deadline = Date.now() + 60_000;
+			for (;;) {
+				const outcome = await oneMessage(n8n, which, 0, `WARM${which}`, 30_000).catch((error) => ({ error }));
+				if (outcome.ok) break;
+				if (Date.now() > deadline) throw new Error(`The ${which} workflow never completed a message (${outcome.error?.message ?? `HTTP ${outcome.status}`}):\n${n8n.tail()}`);
+				await sleep(500);
+			}
 		}
+		log(`n8n ${runtime.version} (${engine} expression engine) up: imports ${((imported - t0) / 1000).toFixed(0)} s, start ${((Date.now() - imported) / 1000).toFixed(0)} s`);
+	} catch (error) {
+		await n8n.stop();
+		if (!options.keep) rmSync(userFolder, { recursive: true, force: true });
+		throw error;
+	} finally {
+		starting.delete(n8n);
 	}
-	log(`n8n ${runtime.version} (${engine} expression engine) up: imports ${((imported - t0) / 1000).toFixed(0)} s, start ${((Date.now() - imported) / 1000).toFixed(0)} s`);
 	return n8n;
 }
 
@@ -542,7 +569,9 @@ async function bootN8n({ runtime, engine, graphBaseUrl, agentUrl, options }) {
 const clientAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
 function webhookUrl(n8n, which) {
-	return which === 'ours' ? `${n8n.baseUrl}/webhook/${OUR_WEBHOOK_ID}/webhook` : `${n8n.baseUrl}/webhook/${WORKFLOWS[which].path}`;
+	if (which === 'ours') return `${n8n.baseUrl}/webhook/${OUR_WEBHOOK_ID}/webhook`;
+	if (which === 'noread') return `${n8n.baseUrl}/webhook/${WORKFLOWS.noread.webhookId}/webhook`;
+	return `${n8n.baseUrl}/webhook/${WORKFLOWS[which].path}`;
 }
 
 function post(url, body, headers) {
@@ -692,7 +721,7 @@ async function measure(n8n, which, concurrency, options, tag) {
 const parseDbTime = (value) => (value ? Date.parse(`${String(value).replace(' ', 'T')}${/Z|[+-]\d\d:?\d\d$/.test(String(value)) ? '' : 'Z'}`) : NaN);
 
 function messageIdOf(which, runData) {
-	if (which === 'ours') return runData[TRIGGER]?.[0]?.data?.main?.[0]?.[0]?.json?.messageId;
+	if (which === 'ours' || which === 'noread') return runData[TRIGGER]?.[0]?.data?.main?.[0]?.[0]?.json?.messageId;
 	return runData.Webhook?.[0]?.data?.main?.[0]?.[0]?.json?.body?.entry?.[0]?.changes?.[0]?.value?.messages?.[0]?.id;
 }
 
@@ -915,7 +944,11 @@ async function main() {
 	const onSignal = (signal) => {
 		interrupted = true;
 		log(`${signal}: stopping n8n`);
-		void (n8n?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+		const instances = [n8n, ...starting].filter(Boolean);
+		void Promise.allSettled(instances.map((instance) => instance.stop())).finally(() => {
+			if (!options.keep) for (const instance of instances) rmSync(instance.userFolder, { recursive: true, force: true });
+			process.exit(130);
+		});
 	};
 	process.once('SIGINT', onSignal);
 	process.once('SIGTERM', onSignal);
