@@ -57,12 +57,49 @@ export interface WebhookCredential {
 	tokens: SignedTokens | undefined;
 }
 
-export async function readWebhookCredential(context: IWebhookFunctions): Promise<WebhookCredential> {
+async function loadWebhookCredential(context: IWebhookFunctions): Promise<WebhookCredential> {
 	const data = await context.getCredentials(WEBHOOK_CREDENTIAL);
 	const verifyToken = typeof data.verifyToken === 'string' ? data.verifyToken : '';
 	const appSecret = typeof data.appSecret === 'string' ? data.appSecret : '';
 	const secret = tokenSecret({ appSecret, verifyToken });
 	return { verifyToken, appSecret, tokens: secret === undefined ? undefined : new SignedTokens({ secret }) };
+}
+
+/**
+ * Outside an execution, n8n decrypts a credential in a fresh expression sandbox each time it is
+ * read: with its default engine that costs more than everything else a webhook does (about a
+ * third of the CPU per message, measured with `npm run bench:e2e`). So the webhook credential is
+ * kept for a minute per workflow, node and credential, in this process's memory only (where n8n
+ * holds it decrypted anyway). Every refusal reads it again before answering (`fresh`), so a
+ * changed verify token or App Secret works at once; an old App Secret may still be accepted for
+ * up to a minute after it is replaced.
+ */
+const CREDENTIAL_TTL_MS = 60_000;
+const MAX_CACHED_CREDENTIALS = 256;
+const credentialCache = new Map<string, { credential: WebhookCredential; expiresAt: number }>();
+
+function credentialKey(context: IWebhookFunctions): string {
+	const node = context.getNode();
+	const credentialId = node.credentials?.[WEBHOOK_CREDENTIAL]?.id ?? '';
+	return [context.getWorkflow().id ?? '', node.id ?? node.name, credentialId].join('\u0000');
+}
+
+export async function readWebhookCredential(
+	context: IWebhookFunctions,
+	options: { fresh?: boolean } = {},
+): Promise<WebhookCredential> {
+	const key = credentialKey(context);
+	const now = Date.now();
+	const cached = credentialCache.get(key);
+	if (!options.fresh && cached && cached.expiresAt > now) return cached.credential;
+	const credential = await loadWebhookCredential(context);
+	credentialCache.delete(key);
+	if (credentialCache.size >= MAX_CACHED_CREDENTIALS) {
+		const oldest = credentialCache.keys().next().value;
+		if (oldest !== undefined) credentialCache.delete(oldest);
+	}
+	credentialCache.set(key, { credential, expiresAt: now + CREDENTIAL_TTL_MS });
+	return credential;
 }
 
 /** Whether the node has a WhatsApp Cloud API credential selected (needed to fetch media). */

@@ -6,6 +6,7 @@
  * credentials come from the test, and webhooks are served by express on loopback, feeding
  * the node what n8n feeds it (raw body Buffer, parsed body, headers, query).
  */
+import { createHash } from 'crypto';
 import express, { type Request, type Response } from 'express';
 import type { AddressInfo } from 'net';
 import type { Server } from 'http';
@@ -52,12 +53,16 @@ export interface NodeSetup {
 	nodeName?: string;
 	webhookId?: string;
 	executionId?: string;
+	/** Fixed credential ids by type (default: derived from the credential's contents). */
+	credentialIds?: Record<string, string>;
+	/** Called each time the node reads (decrypts) a credential, with its type. */
+	onCredentialRead?: (type: string) => void;
 	/** Workflow static data, shared across calls made with the same `NodeSetup` object. */
 	staticData?: IDataObject;
 }
 
 /** Applies credential defaults (as n8n's credential form would) then the credential's own `authenticate`. */
-function credentialsHelper(credentials: CredentialsByType) {
+function credentialsHelper(credentials: CredentialsByType, onRead?: (type: string) => void) {
 	const withDefaults = (type: string): ICredentialDataDecryptedObject => {
 		const data = credentials[type];
 		if (!data) throw new Error(`The test gave no credentials of type "${type}"`);
@@ -70,8 +75,10 @@ function credentialsHelper(credentials: CredentialsByType) {
 	return {
 		getParentTypes: () => [],
 		isCredentialUsableByNode: () => true,
-		getDecrypted: async (_additionalData: unknown, nodeCredentials: { name?: string }, type: string) =>
-			withDefaults(type),
+		getDecrypted: async (_additionalData: unknown, nodeCredentials: { name?: string }, type: string) => {
+			onRead?.(type);
+			return withDefaults(type);
+		},
 		preAuthentication: async () => undefined,
 		authenticate: async (
 			data: ICredentialDataDecryptedObject,
@@ -112,7 +119,12 @@ function buildWorkflow(setup: NodeSetup): { workflow: Workflow; node: INode } {
 		...nodeBase,
 		parameters,
 		credentials: Object.fromEntries(
-			Object.keys(setup.credentials ?? {}).map((type) => [type, { id: `cred-${type}`, name: type }]),
+			// As in n8n, other credential contents are another credential (another id): nodes may
+			// cache a credential by id.
+			Object.entries(setup.credentials ?? {}).map(([type, data]) => [
+				type,
+				{ id: setup.credentialIds?.[type] ?? `cred-${type}-${createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 12)}`, name: type },
+			]),
 		),
 		...(setup.continueOnFail ? { onError: setup.onError ?? ('continueRegularOutput' as const), continueOnFail: true } : {}),
 	};
@@ -136,7 +148,7 @@ function buildWorkflow(setup: NodeSetup): { workflow: Workflow; node: INode } {
 
 function additionalData(setup: NodeSetup, extra: Partial<IWorkflowExecuteAdditionalData> = {}) {
 	return {
-		credentialsHelper: credentialsHelper(setup.credentials ?? {}),
+		credentialsHelper: credentialsHelper(setup.credentials ?? {}, setup.onCredentialRead),
 		executionId: setup.executionId ?? 'test-execution',
 		webhookBaseUrl: 'http://127.0.0.1:5678/webhook',
 		webhookTestBaseUrl: 'http://127.0.0.1:5678/webhook-test',

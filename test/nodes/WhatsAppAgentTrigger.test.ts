@@ -248,6 +248,43 @@ describe('POST webhook: signature', () => {
 	});
 });
 
+describe('the webhook credential is read once a minute, and again before any refusal', () => {
+	// Outside an execution n8n decrypts a credential in a fresh expression sandbox per read:
+	// the most expensive thing a webhook does. The trigger keeps it for a minute per node and
+	// credential, and reads it again before refusing, so a changed secret works at once.
+	function pinned(onRead: (type: string) => void): NodeSetup {
+		return { ...setup(), credentialIds: { whatsAppWebhookApi: 'webhook-credential-1' }, onCredentialRead: onRead };
+	}
+
+	it('many deliveries, verifications and callbacks: one read', async () => {
+		const reads: string[] = [];
+		const server = await startWebhookServer(pinned((type) => reads.push(type)));
+		servers.push(server);
+		for (let index = 0; index < 5; index++) {
+			expect((await post(server, textMessageBody('hi', { id: `wamid.cache-${index}` }))).status).toBe(200);
+		}
+		expect((await verifyWebhook(server.url('webhook'), VERIFY)).status).toBe(200);
+		const callback = json(server.runs[0].workflowData[0])[0].reply_callback;
+		expect((await fetch(callback, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"content":"later"}' })).status).toBe(202);
+		expect(reads.filter((type) => type === 'whatsAppWebhookApi')).toHaveLength(1);
+	});
+
+	it('an App Secret or verify token changed in the credential (same credential) works at once; the old one is refused', async () => {
+		const reads: string[] = [];
+		const nodeSetup = pinned((type) => reads.push(type));
+		const server = await startWebhookServer(nodeSetup);
+		servers.push(server);
+		expect((await post(server, textMessageBody('hi', { id: 'wamid.rotate-1' }))).status).toBe(200);
+		const NEW_SECRET = createHash('md5').update('rotated app secret').digest('hex');
+		nodeSetup.credentials!.whatsAppWebhookApi = { verifyToken: 'new-verify-phrase', appSecret: NEW_SECRET };
+		expect((await post(server, textMessageBody('hi', { id: 'wamid.rotate-2' }), NEW_SECRET)).status).toBe(200);
+		expect((await post(server, textMessageBody('hi', { id: 'wamid.rotate-3' }), SECRET)).status).toBe(401);
+		expect((await verifyWebhook(server.url('webhook'), 'new-verify-phrase')).status).toBe(200);
+		expect((await verifyWebhook(server.url('webhook'), VERIFY)).status).toBe(403);
+		expect(server.runs).toHaveLength(2);
+	});
+});
+
 describe('POST webhook: bodies', () => {
 	it('malformed JSON is answered 422 by n8n before the node runs', async () => {
 		const server = await serve();

@@ -82,12 +82,18 @@ async function attachMedia(context: IWebhookFunctions, items: INodeExecutionData
 
 export async function handleEvents(context: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const options = readOptions(context);
-	const credential = await readWebhookCredential(context);
+	let credential = await readWebhookCredential(context);
 	const raw = await rawBodyOf(context);
 	const node = context.getNode();
 
 	if (!options.skipSignatureCheck) {
-		const check = verifyWebhookSignature(raw, headerOf(context, SIGNATURE_HEADER), credential.appSecret);
+		const signature = headerOf(context, SIGNATURE_HEADER);
+		let check = verifyWebhookSignature(raw, signature, credential.appSecret);
+		if (!check.ok) {
+			// Before refusing, the credential as it is now (the App Secret may have just been fixed).
+			credential = await readWebhookCredential(context, { fresh: true });
+			check = verifyWebhookSignature(raw, signature, credential.appSecret);
+		}
 		if (!check.ok) {
 			context.logger.warn(`WhatsApp Agent Trigger "${node.name}" refused a POST with 401: ${check.reason}`);
 			respondJson(context, 401, { received: false, error: check.reason });

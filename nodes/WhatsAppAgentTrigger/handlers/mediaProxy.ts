@@ -25,13 +25,18 @@ export const MEDIA_PROXY_REASONS = {
 const MEDIA_PROXY_TIMEOUT_MS = 20_000;
 
 export async function handleMediaProxy(context: IWebhookFunctions): Promise<IWebhookResponseData> {
-	const { tokens } = await readWebhookCredential(context);
 	const token = queryParameter(context, 'token');
-	if (!tokens || token === '') {
+	let { tokens } = await readWebhookCredential(context);
+	let verified = tokens?.verifyMediaLinkToken(token);
+	if (!verified?.ok && token !== '') {
+		// Before refusing, the credential as it is now (its App Secret may have just changed).
+		({ tokens } = await readWebhookCredential(context, { fresh: true }));
+		verified = tokens?.verifyMediaLinkToken(token);
+	}
+	if (!tokens || !verified || token === '') {
 		respondJson(context, 401, { error: tokens ? MEDIA_PROXY_REASONS.missing : MEDIA_PROXY_REASONS.noSecret });
 		return { noWebhookResponse: true };
 	}
-	const verified = tokens.verifyMediaLinkToken(token);
 	if (!verified.ok) {
 		respondJson(context, verified.reason === 'expired' ? 410 : 401, { error: MEDIA_PROXY_REASONS[verified.reason] });
 		return { noWebhookResponse: true };

@@ -27,9 +27,15 @@ export const REPLY_CALLBACK_REASONS = {
 } as const;
 
 export async function handleReplyCallback(context: IWebhookFunctions): Promise<IWebhookResponseData> {
-	const { tokens } = await readWebhookCredential(context);
 	const token = queryParameter(context, 'token');
-	if (!tokens) {
+	let { tokens } = await readWebhookCredential(context);
+	let verified = tokens?.verifyReplyCallbackToken(token);
+	if (!verified?.ok && token !== '') {
+		// Before refusing, the credential as it is now (its App Secret may have just changed).
+		({ tokens } = await readWebhookCredential(context, { fresh: true }));
+		verified = tokens?.verifyReplyCallbackToken(token);
+	}
+	if (!tokens || !verified) {
 		respondJson(context, 401, { accepted: false, error: REPLY_CALLBACK_REASONS.noSecret });
 		return { noWebhookResponse: true };
 	}
@@ -37,7 +43,6 @@ export async function handleReplyCallback(context: IWebhookFunctions): Promise<I
 		respondJson(context, 401, { accepted: false, error: REPLY_CALLBACK_REASONS.missing });
 		return { noWebhookResponse: true };
 	}
-	const verified = tokens.verifyReplyCallbackToken(token);
 	if (!verified.ok) {
 		const status = verified.reason === 'expired' ? 410 : 401;
 		context.logger.warn(`WhatsApp Agent Trigger "${context.getNode().name}" refused a reply callback with ${status}: token ${verified.reason}`);

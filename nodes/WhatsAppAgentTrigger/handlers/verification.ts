@@ -26,17 +26,21 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 export async function handleVerification(context: IWebhookFunctions): Promise<IWebhookResponseData> {
-	const { verifyToken } = await readWebhookCredential(context);
 	const mode = queryParameter(context, 'hub.mode');
 	const challenge = queryParameter(context, 'hub.challenge');
 	const token = queryParameter(context, 'hub.verify_token');
+	const refusalFor = (verifyToken: string): string | undefined => {
+		if (verifyToken === '') return VERIFICATION_REASONS.noVerifyToken;
+		if (mode !== 'subscribe') return VERIFICATION_REASONS.badMode;
+		if (challenge === '') return VERIFICATION_REASONS.noChallenge;
+		if (token === '') return VERIFICATION_REASONS.noToken;
+		if (!sameSecret(token, verifyToken)) return VERIFICATION_REASONS.mismatch;
+		return undefined;
+	};
 
-	let refusal: string | undefined;
-	if (verifyToken === '') refusal = VERIFICATION_REASONS.noVerifyToken;
-	else if (mode !== 'subscribe') refusal = VERIFICATION_REASONS.badMode;
-	else if (challenge === '') refusal = VERIFICATION_REASONS.noChallenge;
-	else if (token === '') refusal = VERIFICATION_REASONS.noToken;
-	else if (!sameSecret(token, verifyToken)) refusal = VERIFICATION_REASONS.mismatch;
+	let refusal = refusalFor((await readWebhookCredential(context)).verifyToken);
+	// Before refusing, the credential as it is now (the verify token may have just been changed).
+	if (refusal !== undefined) refusal = refusalFor((await readWebhookCredential(context, { fresh: true })).verifyToken);
 
 	if (refusal !== undefined) {
 		context.logger.warn(`WhatsApp Agent Trigger "${context.getNode().name}" refused Meta's webhook verification: ${refusal}`);
