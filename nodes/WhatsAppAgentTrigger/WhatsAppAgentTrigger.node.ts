@@ -31,7 +31,10 @@ export class WhatsAppAgentTrigger implements INodeType {
 		name: 'whatsAppAgentTrigger',
 		icon: { light: 'file:../../icons/whatsapp-agent.svg', dark: 'file:../../icons/whatsapp-agent.dark.svg' },
 		group: ['trigger'],
-		version: 1,
+		// 1.1 behaves exactly as 1. n8n evaluates an expression (`$parameter.options.binaryData`,
+		// a sandbox with a lazy expression engine) before every request to a version-1 trigger.
+		version: [1, 1.1],
+		defaultVersion: 1.1,
 		subtitle: '={{ $parameter["webhookSetup"] === "manual" ? "Manual setup" : "Automatic setup" }}',
 		description:
 			'Starts the workflow when a WhatsApp message or delivery status arrives from Meta, or when your agent posts a later reply',
