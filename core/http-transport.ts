@@ -45,6 +45,26 @@ export class TransportError extends Error {
 	}
 }
 
+/**
+ * Low-level error codes meaning no answer arrived for a reason that may pass (refused,
+ * reset, timed out, DNS hiccup): requesters mark such a TransportError retryable.
+ */
+export const RETRYABLE_NETWORK_ERROR_CODES: ReadonlySet<string> = new Set([
+	'ECONNREFUSED',
+	'ECONNRESET',
+	'ECONNABORTED',
+	'ETIMEDOUT',
+	'ESOCKETTIMEDOUT',
+	'EPIPE',
+	'EAI_AGAIN',
+	'ENOTFOUND',
+	'ENETUNREACH',
+	'EHOSTUNREACH',
+	'ERR_SOCKET_CONNECTION_TIMEOUT',
+	'UND_ERR_SOCKET',
+	'ERR_CANCELED',
+]);
+
 /** Waits; nodes pass `sleep` from n8n-workflow, tests a fake clock. */
 export type Sleep = (ms: number) => Promise<void>;
 

@@ -10,25 +10,15 @@ import type {
 	IWebhookFunctions,
 } from 'n8n-workflow';
 
-import { TransportError, type HttpRequest, type HttpRequester, type HttpResponse } from '../../core/http-transport';
+import {
+	RETRYABLE_NETWORK_ERROR_CODES,
+	TransportError,
+	type HttpRequest,
+	type HttpRequester,
+	type HttpResponse,
+} from '../../core/http-transport';
 
 type RequestContext = IExecuteFunctions | IWebhookFunctions | IHookFunctions | ILoadOptionsFunctions;
-
-const NETWORK_ERROR_CODES = new Set([
-	'ECONNREFUSED',
-	'ECONNRESET',
-	'ECONNABORTED',
-	'ETIMEDOUT',
-	'ESOCKETTIMEDOUT',
-	'EPIPE',
-	'EAI_AGAIN',
-	'ENOTFOUND',
-	'ENETUNREACH',
-	'EHOSTUNREACH',
-	'ERR_SOCKET_CONNECTION_TIMEOUT',
-	'UND_ERR_SOCKET',
-	'ERR_CANCELED',
-]);
 
 /** Finds the low-level error code under n8n's NodeApiError wrapping. */
 function networkErrorCode(error: unknown): string | undefined {
@@ -36,7 +26,7 @@ function networkErrorCode(error: unknown): string | undefined {
 	for (let depth = 0; depth < 5 && current && typeof current === 'object'; depth++) {
 		const candidate = current as { code?: unknown; cause?: unknown; context?: { code?: unknown } };
 		for (const code of [candidate.code, candidate.context?.code]) {
-			if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return code;
+			if (typeof code === 'string' && RETRYABLE_NETWORK_ERROR_CODES.has(code)) return code;
 		}
 		current = candidate.cause;
 	}

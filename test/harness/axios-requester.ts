@@ -9,7 +9,12 @@
  */
 import axios, { type AxiosError, type AxiosResponse, type RawAxiosRequestHeaders } from 'axios';
 
-import { TransportError, type HttpRequester, type HttpResponse } from '../../core/http-transport';
+import {
+	RETRYABLE_NETWORK_ERROR_CODES,
+	TransportError,
+	type HttpRequester,
+	type HttpResponse,
+} from '../../core/http-transport';
 
 export interface AxiosRequesterOptions {
 	/** Sent as `Authorization: Bearer <token>` on every request (as the credential's authenticate does). */
@@ -21,22 +26,6 @@ export interface AxiosRequesterOptions {
 	/** Every request made, for assertions (method, url, headers as sent by us). */
 	log?: Array<{ method: string; url: string; headers: Record<string, string> }>;
 }
-
-/** Network error codes after which trying again may help (the same list as nodes/shared/transport.ts). */
-const RETRYABLE_CODES = new Set([
-	'ECONNREFUSED',
-	'ECONNRESET',
-	'ECONNABORTED',
-	'ETIMEDOUT',
-	'ESOCKETTIMEDOUT',
-	'EPIPE',
-	'EAI_AGAIN',
-	'ENOTFOUND',
-	'ENETUNREACH',
-	'EHOSTUNREACH',
-	'ERR_SOCKET_CONNECTION_TIMEOUT',
-	'UND_ERR_SOCKET',
-]);
 
 function hasHeader(headers: Record<string, string>, name: string): boolean {
 	return Object.keys(headers).some((key) => key.toLowerCase() === name.toLowerCase());
@@ -52,7 +41,7 @@ function toTransportError(error: AxiosError, url: string): TransportError {
 	let code = error.code;
 	if (code === 'ECONNABORTED' || /timeout of \d+ms exceeded/i.test(error.message)) code = 'ETIMEDOUT';
 	if (!code && /socket hang up/i.test(error.message)) code = 'ECONNRESET';
-	const retryable = code !== undefined && RETRYABLE_CODES.has(code);
+	const retryable = code !== undefined && RETRYABLE_NETWORK_ERROR_CODES.has(code);
 	return new TransportError(`No response from ${host} (${code ?? error.message})`, code, retryable);
 }
 
