@@ -64,7 +64,7 @@ async function connect(context: IExecuteFunctions): Promise<AgentConnection> {
 	const text = (key: string) => (typeof credentials[key] === 'string' ? (credentials[key] as string) : '');
 	const signingSecret = text('signingSecret');
 	return {
-		request: authenticatedRequester(context, CREDENTIAL),
+		request: authenticatedRequester(context, CREDENTIAL, credentials),
 		signingSecret: signingSecret === '' ? undefined : signingSecret,
 		secrets: [text('bearerToken'), text('headerValue'), signingSecret].filter((secret) => secret !== ''),
 	};

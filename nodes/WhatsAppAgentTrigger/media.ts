@@ -22,7 +22,7 @@ export interface FetchedMedia {
 export async function createMediaClient(context: IWebhookFunctions | IHookFunctions, timeoutMs: number, maxRetries: number): Promise<GraphClient> {
 	const credentials = await context.getCredentials(CLOUD_CREDENTIAL);
 	return new GraphClient({
-		request: authenticatedRequester(context, CLOUD_CREDENTIAL),
+		request: authenticatedRequester(context, CLOUD_CREDENTIAL, credentials),
 		unauthenticatedRequest: plainRequester(context),
 		sleep,
 		baseUrl: String(credentials.graphApiBaseUrl || 'https://graph.facebook.com'),

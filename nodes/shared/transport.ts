@@ -3,6 +3,7 @@
  * HttpRequester, so retries, error mapping and payloads stay in the n8n-free core.
  */
 import type {
+	ICredentialDataDecryptedObject,
 	IExecuteFunctions,
 	IHookFunctions,
 	IHttpRequestOptions,
@@ -80,9 +81,31 @@ function adapt(send: (options: IHttpRequestOptions) => Promise<unknown>): HttpRe
 	};
 }
 
-/** Requests signed by a credential's `authenticate` (the token never passes through our code). */
-export function authenticatedRequester(context: RequestContext, credentialType: string): HttpRequester {
-	return adapt((options) => context.helpers.httpRequestWithAuthentication.call(context, credentialType, options));
+/**
+ * Requests signed by a credential's `authenticate`: n8n adds the token, our code never reads it.
+ * `loaded` is the credential's data when the node has already read it (for its phone number
+ * id, say): n8n then signs with it instead of loading and decrypting the credential again for
+ * every request (a database read each time, and outside an execution a fresh expression sandbox).
+ */
+export function authenticatedRequester(
+	context: RequestContext,
+	credentialType: string,
+	loaded?: ICredentialDataDecryptedObject,
+): HttpRequester {
+	const reference = context.getNode().credentials?.[credentialType];
+	const additional = loaded
+		? {
+				credentialsDecrypted: {
+					id: reference?.id ?? '',
+					name: reference?.name ?? credentialType,
+					type: credentialType,
+					data: loaded,
+				},
+			}
+		: undefined;
+	return adapt((options) =>
+		context.helpers.httpRequestWithAuthentication.call(context, credentialType, options, additional),
+	);
 }
 
 /** Requests without any credential (media hosts other than Meta's, user-given URLs). */

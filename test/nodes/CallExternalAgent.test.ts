@@ -391,6 +391,16 @@ describe('Call External Agent: authentication', () => {
 		expect(agent.requests[0].headers['x-signature-256']).toBeUndefined();
 	});
 
+	it('a run over several customers reads the credential once; every request still carries it', async () => {
+		const reads: string[] = [];
+		const credentials: CredentialsByType = { externalAgentApi: { authentication: 'bearer', bearerToken: TOKEN } };
+		const input = triggerItems('batch.json');
+		const output = await run({}, input, { credentials, onCredentialRead: (type) => reads.push(type) });
+		expect(output).toHaveLength(3);
+		expect(agent.requests.map((request) => request.headers.authorization)).toEqual(Array(3).fill(`Bearer ${TOKEN}`));
+		expect(reads).toEqual(['externalAgentApi']);
+	});
+
 	it.each(cases.slice(2))('%s never appears in errors, even when the agent echoes it', async (_name, credentials) => {
 		agent.setDefault((request) => ({ status: 401, body: `rejected: ${request.headers.authorization ?? request.headers['x-api-key']}` }));
 		const error = await runError({}, triggerItems(), { credentials });

@@ -119,6 +119,18 @@ describe('Send Agent Reply', () => {
 		expect(fake.sent.every((sent) => sent.payload.context === undefined)).toBe(true);
 	});
 
+	it('a run over several items reads the credential once; every request is still signed with it', async () => {
+		const reads: string[] = [];
+		const output = await run(
+			{},
+			[agentItem([{ type: 'text', text: 'One' }, { type: 'text', text: 'Two' }]), agentItem([{ type: 'text', text: 'Three' }])],
+			{ onCredentialRead: (type) => reads.push(type) },
+		);
+		expect(output).toHaveLength(3);
+		expect(fake.requests.map((request) => request.headers.authorization)).toEqual(Array(3).fill(`Bearer ${fake.token}`));
+		expect(reads).toEqual(['whatsAppCloudApi']);
+	});
+
 	it('replies in thread to the item\'s replyTo on the first message only, from the item\'s phoneNumberId', async () => {
 		const output = await run({ options: { replyInThread: true } }, [
 			agentItem([{ type: 'text', text: 'One' }, { type: 'text', text: 'Two' }], { phoneNumberId: SECOND_PHONE_NUMBER_ID }),
