@@ -102,6 +102,24 @@ export async function readWebhookCredential(
 	return credential;
 }
 
+/**
+ * Runs `check` with the webhook credential as kept and, unless `isFinal` accepts that result,
+ * once more with the credential read afresh: every refusal is decided on the credential as it
+ * is now, so a verify token or App Secret just changed in n8n works at once. Returns the
+ * result and the credential it came from.
+ */
+export async function checkWithWebhookCredential<T>(
+	context: IWebhookFunctions,
+	check: (credential: WebhookCredential) => T,
+	isFinal: (result: T) => boolean,
+): Promise<{ credential: WebhookCredential; result: T }> {
+	const kept = await readWebhookCredential(context);
+	const result = check(kept);
+	if (isFinal(result)) return { credential: kept, result };
+	const fresh = await readWebhookCredential(context, { fresh: true });
+	return { credential: fresh, result: check(fresh) };
+}
+
 /** Whether the node has a WhatsApp Cloud API credential selected (needed to fetch media). */
 export function hasCloudCredential(context: IWebhookFunctions): boolean {
 	return Boolean(context.getNode().credentials?.[CLOUD_CREDENTIAL]);

@@ -18,6 +18,7 @@ import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../../core/webhook-
 import { dedupCacheFor } from '../dedupRegistry';
 import { createMediaClient, fetchMedia, mediaFileName } from '../media';
 import {
+	checkWithWebhookCredential,
 	hasCloudCredential,
 	headerOf,
 	rawBodyOf,
@@ -25,6 +26,7 @@ import {
 	readWebhookCredential,
 	respondJson,
 	triggerUrls,
+	type WebhookCredential,
 } from '../request';
 
 export const NOT_JSON_REASON = 'The body is not JSON. Meta always sends JSON: is something else posting to this URL?';
@@ -82,23 +84,25 @@ async function attachMedia(context: IWebhookFunctions, items: INodeExecutionData
 
 export async function handleEvents(context: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const options = readOptions(context);
-	let credential = await readWebhookCredential(context);
 	const raw = await rawBodyOf(context);
 	const node = context.getNode();
 
-	if (!options.skipSignatureCheck) {
+	let credential: WebhookCredential;
+	if (options.skipSignatureCheck) {
+		credential = await readWebhookCredential(context);
+	} else {
 		const signature = headerOf(context, SIGNATURE_HEADER);
-		let check = verifyWebhookSignature(raw, signature, credential.appSecret);
-		if (!check.ok) {
-			// Before refusing, the credential as it is now (the App Secret may have just been fixed).
-			credential = await readWebhookCredential(context, { fresh: true });
-			check = verifyWebhookSignature(raw, signature, credential.appSecret);
-		}
-		if (!check.ok) {
-			context.logger.warn(`WhatsApp Agent Trigger "${node.name}" refused a POST with 401: ${check.reason}`);
-			respondJson(context, 401, { received: false, error: check.reason });
+		const signed = await checkWithWebhookCredential(
+			context,
+			({ appSecret }) => verifyWebhookSignature(raw, signature, appSecret),
+			(check) => check.ok,
+		);
+		if (!signed.result.ok) {
+			context.logger.warn(`WhatsApp Agent Trigger "${node.name}" refused a POST with 401: ${signed.result.reason}`);
+			respondJson(context, 401, { received: false, error: signed.result.reason });
 			return { noWebhookResponse: true };
 		}
+		credential = signed.credential;
 	}
 
 	const body = parseBody(context, raw);

@@ -8,7 +8,7 @@ import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { GraphApiError } from '../../../core/graph-errors';
 import { createMediaClient, fetchMedia, type FetchedMedia } from '../media';
-import { hasCloudCredential, queryParameter, readWebhookCredential, respondJson } from '../request';
+import { checkWithWebhookCredential, hasCloudCredential, queryParameter, respondJson } from '../request';
 
 export const MEDIA_PROXY_REASONS = {
 	noSecret: 'Media links are disabled: the WhatsApp Webhook credential has no secret to sign them with',
@@ -26,13 +26,15 @@ const MEDIA_PROXY_TIMEOUT_MS = 20_000;
 
 export async function handleMediaProxy(context: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const token = queryParameter(context, 'token');
-	let { tokens } = await readWebhookCredential(context);
-	let verified = tokens?.verifyMediaLinkToken(token);
-	if (!verified?.ok && token !== '') {
-		// Before refusing, the credential as it is now (its App Secret may have just changed).
-		({ tokens } = await readWebhookCredential(context, { fresh: true }));
-		verified = tokens?.verifyMediaLinkToken(token);
-	}
+	const {
+		credential: { tokens },
+		result: verified,
+	} = await checkWithWebhookCredential(
+		context,
+		(credential) => credential.tokens?.verifyMediaLinkToken(token),
+		// No token is refused whatever the credential says.
+		(result) => result?.ok === true || token === '',
+	);
 	if (!tokens || !verified || token === '') {
 		respondJson(context, 401, { error: tokens ? MEDIA_PROXY_REASONS.missing : MEDIA_PROXY_REASONS.noSecret });
 		return { noWebhookResponse: true };

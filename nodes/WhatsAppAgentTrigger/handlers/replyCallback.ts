@@ -15,7 +15,7 @@ import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-w
 import { AgentReplyFormatError, parseAgentReply, type AgentReply } from '../../../core/agent-reply-parser';
 import { WhatsAppValidationError } from '../../../core/errors';
 import { dedupCacheFor } from '../dedupRegistry';
-import { headerOf, queryParameter, rawBodyOf, readWebhookCredential, respondJson } from '../request';
+import { checkWithWebhookCredential, headerOf, queryParameter, rawBodyOf, respondJson } from '../request';
 
 export const REPLY_CALLBACK_REASONS = {
 	noSecret:
@@ -28,13 +28,15 @@ export const REPLY_CALLBACK_REASONS = {
 
 export async function handleReplyCallback(context: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const token = queryParameter(context, 'token');
-	let { tokens } = await readWebhookCredential(context);
-	let verified = tokens?.verifyReplyCallbackToken(token);
-	if (!verified?.ok && token !== '') {
-		// Before refusing, the credential as it is now (its App Secret may have just changed).
-		({ tokens } = await readWebhookCredential(context, { fresh: true }));
-		verified = tokens?.verifyReplyCallbackToken(token);
-	}
+	const {
+		credential: { tokens },
+		result: verified,
+	} = await checkWithWebhookCredential(
+		context,
+		(credential) => credential.tokens?.verifyReplyCallbackToken(token),
+		// No token is refused whatever the credential says.
+		(result) => result?.ok === true || token === '',
+	);
 	if (!tokens || !verified) {
 		respondJson(context, 401, { accepted: false, error: REPLY_CALLBACK_REASONS.noSecret });
 		return { noWebhookResponse: true };

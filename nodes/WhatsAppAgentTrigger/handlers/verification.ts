@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from 'crypto';
 import type { IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
-import { queryParameter, readWebhookCredential, respondText } from '../request';
+import { checkWithWebhookCredential, queryParameter, respondText } from '../request';
 
 export const VERIFICATION_REASONS = {
 	noVerifyToken:
@@ -38,9 +38,11 @@ export async function handleVerification(context: IWebhookFunctions): Promise<IW
 		return undefined;
 	};
 
-	let refusal = refusalFor((await readWebhookCredential(context)).verifyToken);
-	// Before refusing, the credential as it is now (the verify token may have just been changed).
-	if (refusal !== undefined) refusal = refusalFor((await readWebhookCredential(context, { fresh: true })).verifyToken);
+	const { result: refusal } = await checkWithWebhookCredential(
+		context,
+		({ verifyToken }) => refusalFor(verifyToken),
+		(result) => result === undefined,
+	);
 
 	if (refusal !== undefined) {
 		context.logger.warn(`WhatsApp Agent Trigger "${context.getNode().name}" refused Meta's webhook verification: ${refusal}`);
