@@ -10,30 +10,14 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { printTable } from './table.mjs';
+
 const here = dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2);
 const files = readdirSync(here)
 	.filter((name) => name.endsWith('.bench.mjs'))
 	.filter((name) => filters.length === 0 || filters.some((filter) => name.includes(filter)))
 	.sort();
-
-function formatCell(value) {
-	if (typeof value === 'number') return Number.isInteger(value) ? value.toLocaleString('en-US') : value.toLocaleString('en-US', { maximumFractionDigits: 2 });
-	if (typeof value === 'boolean') return value ? 'yes' : 'NO';
-	return value === undefined || value === null ? '' : String(value);
-}
-
-function printTable(rows) {
-	if (rows.length === 0) return;
-	const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-	const cells = rows.map((row) => columns.map((column) => formatCell(row[column])));
-	const widths = columns.map((column, i) => Math.max(column.length, ...cells.map((line) => line[i].length)));
-	const numeric = columns.map((column) => rows.every((row) => row[column] === undefined || typeof row[column] === 'number'));
-	const pad = (text, i) => (numeric[i] ? text.padStart(widths[i]) : text.padEnd(widths[i]));
-	console.log(columns.map(pad).join('  '));
-	console.log(widths.map((width) => '─'.repeat(width)).join('  '));
-	for (const line of cells) console.log(line.map(pad).join('  '));
-}
 
 const report = {
 	generatedAt: new Date().toISOString(),

@@ -55,6 +55,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 import { DEFAULT_N8N_VERSION, REPO_ROOT, ensureN8n, findFreePort, installPackageInto, n8nEnv, runN8nCommand } from './n8n-runtime.mjs';
+import { printTable } from '../bench/table.mjs';
 
 const SUPERVISOR = join(dirname(fileURLToPath(import.meta.url)), 'supervise.mjs');
 const DB_QUERY = join(dirname(fileURLToPath(import.meta.url)), 'n8n-db-query.cjs');
@@ -784,23 +785,6 @@ function profile(n8n, which, run) {
 
 // ------------------------------------------------------------------------------------------
 // Report
-
-function formatCell(value) {
-	if (typeof value === 'number') return Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: 2 }) : '';
-	return value === undefined || value === null ? '' : String(value);
-}
-
-function printTable(rows) {
-	if (rows.length === 0) return;
-	const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))];
-	const cells = rows.map((row) => columns.map((column) => formatCell(row[column])));
-	const widths = columns.map((column, i) => Math.max(column.length, ...cells.map((line) => line[i].length)));
-	const numeric = columns.map((column) => rows.every((row) => row[column] === undefined || row[column] === null || typeof row[column] === 'number'));
-	const pad = (text, i) => (numeric[i] ? text.padStart(widths[i]) : text.padEnd(widths[i]));
-	console.log(columns.map(pad).join('  '));
-	console.log(widths.map((width) => '─'.repeat(width)).join('  '));
-	for (const line of cells) console.log(line.map(pad).join('  '));
-}
 
 const median3 = (values) => round(median(values.filter((v) => v !== null && v !== undefined)), 2);
 
