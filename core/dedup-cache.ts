@@ -9,8 +9,10 @@
  * next. A Map's own iteration is not used for that: V8 leaves deleted slots at its front, so
  * "oldest key" lookups there grow linear once many keys have been removed.
  *
- * Scope: one process. In n8n's queue mode each webhook process has its own cache, so a
- * re-delivery that reaches another process is emitted again (SPEC §9).
+ * Scope: one process. It is the fast first filter of the trigger's webhook phase: a
+ * re-delivery that reaches this process again never starts a run. One that reaches another
+ * process (queue mode) or comes after a restart is dropped by the shared claim in n8n's
+ * database, in the run's first step (conversation-state.ts).
  */
 
 export interface DedupCacheOptions {

@@ -16,6 +16,7 @@
  * `US.13491208655302741918`). Their `phone_number` is then that id: it is what Send WhatsApp
  * (and Meta's `recipient` field) takes to answer them; `waId` is null and `userId` holds it.
  */
+import { messageClaimKey } from './conversation-state';
 import { GRAPH_ERROR_CODES } from './graph-errors';
 
 type Json = Record<string, unknown>;
@@ -843,7 +844,7 @@ export function selectWebhookItems(normalized: NormalizedWebhook, options: Selec
 	};
 	for (const item of normalized.messages) {
 		if (!phoneAllowed(item.phoneNumberId)) selection.filtered++;
-		else if (fresh(item.messageId !== '' ? `message:${item.phoneNumberId}:${item.messageId}` : undefined)) selection.messages.push(item);
+		else if (fresh(item.messageId !== '' ? messageClaimKey(item.phoneNumberId, item.messageId) : undefined)) selection.messages.push(item);
 	}
 	for (const item of [...normalized.statuses, ...normalized.errors]) {
 		if (!phoneAllowed(item.phoneNumberId) || (options.statuses && !options.statuses.has(statusKind(item)))) selection.filtered++;

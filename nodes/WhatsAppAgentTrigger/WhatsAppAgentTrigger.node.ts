@@ -1,5 +1,7 @@
 import {
 	NodeConnectionTypes,
+	type IExecuteFunctions,
+	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
 	type IWebhookFunctions,
@@ -8,6 +10,7 @@ import {
 
 import { whatsAppWebhookApiTest } from './credentialTest';
 import { triggerProperties } from './description';
+import { executeTrigger } from './execute';
 import { handleEvents } from './handlers/events';
 import { handleMediaProxy } from './handlers/mediaProxy';
 import { handleReplyCallback } from './handlers/replyCallback';
@@ -24,6 +27,10 @@ import { webhookLifecycle } from './webhookLifecycle';
  *   POST webhook (default)  Meta's events             GET webhook (setup)  Meta's verification
  *   POST reply   (setup)    agent reply callbacks     GET media   (default) signed media links
  * Every answer is written here (`noWebhookResponse: true`), so each case gets its own status.
+ *
+ * `execute` is the first step of every run the webhook starts (n8n runs a webhook node's
+ * `execute` with what `webhook()` emitted): there duplicates are dropped across every n8n
+ * process, through n8n's database (see execute.ts).
  */
 export class WhatsAppAgentTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -76,6 +83,10 @@ export class WhatsAppAgentTrigger implements INodeType {
 	webhookMethods = {
 		default: webhookLifecycle,
 	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await executeTrigger(this);
+	}
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const name = this.getWebhookName();

@@ -1,8 +1,9 @@
 /**
- * One dedup cache per trigger node, kept in this process's memory for as long as n8n runs.
- * In queue mode every webhook process has its own (SPEC §9): a re-delivery that reaches
- * another process is emitted again. Workflow static data is no substitute: it is one JSON
- * blob per workflow, written back last-writer-wins after every request.
+ * One dedup cache per trigger node, kept in this process's memory for as long as n8n runs:
+ * the webhook phase's first filter (no database there). In queue mode every webhook process
+ * has its own; what one process cannot know is caught by the shared claim in the run's first
+ * step (execute.ts). Workflow static data is no substitute for either: it is one JSON blob
+ * per workflow, written back last-writer-wins after every request.
  */
 import { DedupCache } from '../../core/dedup-cache';
 

@@ -104,7 +104,7 @@ export const optionsProperty: INodeProperties = {
 			type: 'boolean',
 			default: true,
 			description:
-				'Whether to skip a message or status that Meta delivers again (Meta retries when it does not get an answer in time). Remembered for 24 hours, per n8n process.',
+				"Whether to skip a message or status that Meta delivers again (Meta retries when it does not get an answer in time). Messages are remembered in n8n's database (the workflow's last 10,000), so every n8n process skips them, also after a restart; statuses for 24 hours per n8n process.",
 		},
 		{
 			displayName: 'Media Link Lifetime (Minutes)',

@@ -3,7 +3,7 @@
  * the trigger's own URLs, and writing the HTTP answer ourselves (with `responseMode:
  * 'onReceived'` n8n would otherwise answer the literal text "firstEntryJson").
  */
-import type { IDataObject, IWebhookFunctions } from 'n8n-workflow';
+import type { IDataObject, INodeExecutionData, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
 import { SignedTokens, tokenSecret } from '../../core/signed-token';
 import {
@@ -178,4 +178,24 @@ export function respondJson(context: IWebhookFunctions, status: number, body: ID
 export function respondText(context: IWebhookFunctions, status: number, body: string): void {
 	const response = context.getResponseObject();
 	response.status(status).type('text/plain').send(body);
+}
+
+/**
+ * Marks the item that starts a run in a workflow on n8n's legacy execution order (v0), which
+ * runs a node only when its first input has items: without it, a run with only statuses or
+ * agent callbacks would skip the trigger's execution phase and lose them. The execution phase
+ * removes it (execute.ts); nothing after the trigger ever sees it.
+ */
+export const LEGACY_ORDER_CARRIER = '__whatsAppAgentRunStart';
+
+/** Answer already written; start a run with the trigger's three outputs. */
+export function startRun(
+	context: IWebhookFunctions,
+	messages: INodeExecutionData[],
+	statuses: INodeExecutionData[],
+	callbacks: INodeExecutionData[],
+): IWebhookResponseData {
+	const legacyOrder = context.getWorkflowSettings?.().executionOrder !== 'v1';
+	const first = messages.length === 0 && legacyOrder ? [{ json: { [LEGACY_ORDER_CARRIER]: true } }] : messages;
+	return { noWebhookResponse: true, workflowData: [first, statuses, callbacks] };
 }

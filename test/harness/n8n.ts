@@ -10,13 +10,14 @@ import { createHash } from 'crypto';
 import express, { type Request, type Response } from 'express';
 import type { AddressInfo } from 'net';
 import type { Server } from 'http';
-import { ExecuteContext, HookContext, LoadOptionsContext, WebhookContext } from 'n8n-core';
+import { DataDeduplicationService, ExecuteContext, HookContext, LoadOptionsContext, WebhookContext } from 'n8n-core';
 import {
 	NodeHelpers,
 	Workflow,
 	createRunExecutionData,
 	type ICredentialDataDecryptedObject,
 	type ICredentialType,
+	type IDataDeduplicator,
 	type IDataObject,
 	type IHttpRequestOptions,
 	type INode,
@@ -59,6 +60,8 @@ export interface NodeSetup {
 	onCredentialRead?: (type: string) => void;
 	/** Workflow static data, shared across calls made with the same `NodeSetup` object. */
 	staticData?: IDataObject;
+	/** The workflow runs on n8n's legacy execution order (v0: settings without `executionOrder`). */
+	legacyExecutionOrder?: boolean;
 }
 
 /** Applies credential defaults (as n8n's credential form would) then the credential's own `authenticate`. */
@@ -142,6 +145,8 @@ function buildWorkflow(setup: NodeSetup): { workflow: Workflow; node: INode } {
 		active: false,
 		nodeTypes: nodeTypes as never,
 		staticData: setup.staticData,
+		// What n8n gives every new workflow (and the template has); `legacyExecutionOrder` tests v0.
+		settings: setup.legacyExecutionOrder ? {} : { executionOrder: 'v1' },
 	});
 	return { workflow, node };
 }
@@ -158,26 +163,82 @@ function additionalData(setup: NodeSetup, extra: Partial<IWorkflowExecuteAdditio
 	} as unknown as IWorkflowExecuteAdditionalData;
 }
 
-/** Runs `execute()` once over `input`, as n8n does for one node in a workflow run. */
-export async function runNode(
+let processedDataTarget: IDataDeduplicator | undefined;
+
+/**
+ * Gives n8n-core's processed-data service (what `this.helpers.checkProcessedAndRecord` and
+ * friends call) a store: in n8n the cli gives it one on n8n's database; tests give the
+ * model in test/fakes/processed-data-store.ts.
+ */
+export async function useProcessedDataStore(store: IDataDeduplicator): Promise<void> {
+	if (processedDataTarget === undefined) {
+		const target = (): IDataDeduplicator => {
+			if (!processedDataTarget) throw new Error('no processed-data store');
+			return processedDataTarget;
+		};
+		await DataDeduplicationService.init({
+			checkProcessedAndRecord: async (...args) => await target().checkProcessedAndRecord(...args),
+			removeProcessed: async (...args) => await target().removeProcessed(...args),
+			clearAllProcessedItems: async (...args) => await target().clearAllProcessedItems(...args),
+			getProcessedDataCount: async (...args) => await target().getProcessedDataCount(...args),
+		});
+	}
+	processedDataTarget = store;
+}
+
+/** Routes what a context logs through n8n's logger into `logs`. */
+export function captureLogs(context: object, logs: Array<{ level: string; message: string }>): void {
+	const capture = (level: string) => (message: string) => logs.push({ level, message: String(message) });
+	Object.defineProperty(context, 'logger', {
+		value: { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') },
+	});
+}
+
+/**
+ * n8n's ExecuteContext for the node over `inputs` (one list per input; a webhook node's run
+ * starts with what its webhook() emitted, one list per output). `connectionInputData` is the
+ * first non-empty list, as n8n's execution order v1 picks it.
+ */
+export function executeContextFor(
 	setup: NodeSetup,
-	input: INodeExecutionData[] = [{ json: {} }],
+	inputs: INodeExecutionData[][],
 	mode: WorkflowExecuteMode = 'manual',
-): Promise<INodeExecutionData[][]> {
-	if (!setup.nodeType.execute) throw new Error('This node has no execute()');
+): ExecuteContext {
 	const { workflow, node } = buildWorkflow(setup);
-	const context = new ExecuteContext(
+	const connectionInput = inputs.find((list) => list.length > 0) ?? inputs[0] ?? [];
+	return new ExecuteContext(
 		workflow,
 		node,
 		additionalData(setup),
 		mode,
 		createRunExecutionData({}),
 		0,
-		input,
-		{ main: [input] },
-		{ node, data: { main: [input] }, source: null },
+		connectionInput,
+		{ main: inputs },
+		{ node, data: { main: inputs }, source: null },
 		[],
 	);
+}
+
+/** Runs `execute()` once over `input`, as n8n does for one node in a workflow run. */
+export async function runNode(
+	setup: NodeSetup,
+	input: INodeExecutionData[] = [{ json: {} }],
+	mode: WorkflowExecuteMode = 'manual',
+): Promise<INodeExecutionData[][]> {
+	return await runNodeOnInputs(setup, [input], mode);
+}
+
+/** Runs `execute()` once over several inputs (a webhook node: what its webhook() emitted). */
+export async function runNodeOnInputs(
+	setup: NodeSetup,
+	inputs: INodeExecutionData[][],
+	mode: WorkflowExecuteMode = 'manual',
+	logs?: Array<{ level: string; message: string }>,
+): Promise<INodeExecutionData[][]> {
+	if (!setup.nodeType.execute) throw new Error('This node has no execute()');
+	const context = executeContextFor(setup, inputs, mode);
+	if (logs) captureLogs(context, logs);
 	const output = await setup.nodeType.execute.call(context);
 	return output as INodeExecutionData[][];
 }
@@ -244,13 +305,7 @@ export async function runWebhookMethod(
 		options.activation ?? 'activate',
 		webhookData,
 	);
-	const logs = options.logs;
-	if (logs) {
-		const capture = (level: string) => (message: string) => logs.push({ level, message: String(message) });
-		Object.defineProperty(context, 'logger', {
-			value: { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') },
-		});
-	}
+	if (options.logs) captureLogs(context, options.logs);
 	const fn = setup.nodeType.webhookMethods?.[name]?.[method];
 	if (!fn) throw new Error(`No webhookMethods.${name}.${method}`);
 	return (await fn.call(context)) as boolean;
@@ -355,15 +410,7 @@ export async function startWebhookServer(setup: NodeSetup): Promise<WebhookServe
 			[],
 			null,
 		);
-		const capture = (level: string) => (message: string) => logs.push({ level, message: String(message) });
-		Object.defineProperty(context, 'logger', {
-			value: {
-				debug: capture('debug'),
-				info: capture('info'),
-				warn: capture('warn'),
-				error: capture('error'),
-			},
-		});
+		captureLogs(context, logs);
 		let result: IWebhookResponseData;
 		try {
 			result = await nodeType.webhook!.call(context);

@@ -488,7 +488,7 @@ describe('POST reply: agent reply callbacks', () => {
 					{ type: 'image', url: 'https://example.com/label.png', caption: 'Your label' },
 				],
 				noReply: false,
-				callback: { receivedAt: expect.any(String), expiresAt: response.body.expiresAt },
+				callback: { receivedAt: expect.any(String), expiresAt: response.body.expiresAt, idempotencyKey: null },
 			},
 		]);
 		// The link expires 24 h after the message arrived (default).

@@ -25,6 +25,7 @@ import {
 	readOptions,
 	readWebhookCredential,
 	respondJson,
+	startRun,
 	triggerUrls,
 	type WebhookCredential,
 } from '../request';
@@ -149,5 +150,5 @@ export async function handleEvents(context: IWebhookFunctions): Promise<IWebhook
 	const messages: INodeExecutionData[] = selection.messages.map((item) => ({ json: item as unknown as IDataObject }));
 	const statuses: INodeExecutionData[] = selection.statuses.map((item) => ({ json: item as unknown as IDataObject }));
 	if (options.downloadMedia) await attachMedia(context, messages);
-	return { noWebhookResponse: true, workflowData: [messages, statuses, []] };
+	return startRun(context, messages, statuses, []);
 }

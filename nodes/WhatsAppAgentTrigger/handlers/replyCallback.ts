@@ -6,16 +6,19 @@
  * "Send Agent Reply" sends it. Forged or malformed token → 401, expired → 410, body that is
  * not a reply → 422 saying what is wrong; nothing is emitted then.
  *
- * An agent that retries a POST may send an `Idempotency-Key` header: a key already accepted
- * for the same message (within 24 h, per n8n process) is answered 200 with
- * `duplicate: true` and not emitted again, so the customer does not get the reply twice.
+ * An agent that retries a POST may send an `Idempotency-Key` header: a key this process
+ * already accepted for the same message (within 24 h) is answered 200 with
+ * `duplicate: true` and not emitted again. A retry that reaches another n8n process is
+ * answered 202 like the first, and then dropped in the trigger's execution phase, where the
+ * key is claimed in n8n's database (execute.ts): either way the customer gets the reply once.
  */
 import type { IDataObject, IWebhookFunctions, IWebhookResponseData } from 'n8n-workflow';
 
+import { callbackClaimKey } from '../../../core/conversation-state';
 import { AgentReplyFormatError, parseAgentReply, type AgentReply } from '../../../core/agent-reply-parser';
 import { WhatsAppValidationError } from '../../../core/errors';
 import { dedupCacheFor } from '../dedupRegistry';
-import { checkWithWebhookCredential, headerOf, queryParameter, rawBodyOf, respondJson } from '../request';
+import { checkWithWebhookCredential, headerOf, queryParameter, rawBodyOf, respondJson, startRun } from '../request';
 
 export const REPLY_CALLBACK_REASONS = {
 	noSecret:
@@ -81,7 +84,7 @@ export async function handleReplyCallback(context: IWebhookFunctions): Promise<I
 	if (idempotencyKey) {
 		const node = context.getNode();
 		const seen = dedupCacheFor(`${context.getWorkflow().id ?? ''}:${node.id}:${node.webhookId ?? ''}`);
-		if (seen.checkAndAdd(`callback:${phoneNumberId}:${replyTo}:${idempotencyKey}`)) {
+		if (seen.checkAndAdd(callbackClaimKey(phoneNumberId, replyTo, idempotencyKey))) {
 			respondJson(context, 200, { accepted: true, duplicate: true, messages: 0, replyTo, expiresAt: expires });
 			return { noWebhookResponse: true };
 		}
@@ -99,7 +102,7 @@ export async function handleReplyCallback(context: IWebhookFunctions): Promise<I
 		replyTo,
 		messages: reply.messages as unknown as IDataObject[],
 		noReply: reply.noReply,
-		callback: { receivedAt: new Date().toISOString(), expiresAt: expires },
+		callback: { receivedAt: new Date().toISOString(), expiresAt: expires, idempotencyKey: idempotencyKey || null },
 	};
-	return { noWebhookResponse: true, workflowData: [[], [], [{ json: item }]] };
+	return startRun(context, [], [], [{ json: item }]);
 }

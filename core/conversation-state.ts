@@ -1,0 +1,198 @@
+/**
+ * Conversation state that every n8n process sees (SPEC §9): in queue mode a customer's
+ * deliveries reach any webhook process and run on any worker, so nothing that decides
+ * what the customer gets may live in one process's memory. The state lives in n8n's own
+ * database, reached through a small backend the nodes build from what n8n gives them
+ * (nodes/shared/processedDataState.ts: n8n's processed-data helpers).
+ *
+ * Today it answers one question, atomically for every process: "has this delivery been
+ * handled already?" (`claim`), for Meta's message ids and for reply-callback
+ * Idempotency-Keys. Conversations (bursts, history, handoff) build on the same module.
+ *
+ * What n8n's processed-data store is, and why a lock: each (workflow, node) has one stored
+ * set of hashed keys that n8n reads, changes and writes back whole, with nothing that stops
+ * two processes from doing it at the same moment. Unguarded, two workers handling two
+ * messages at once would each write back the set without the other's key (one is then
+ * forgotten), and two deliveries of one message reaching two workers at once would both
+ * be "new". So every claim first takes a shared lock, and the only step n8n makes atomic
+ * for nodes is the creation of a stored entry (the database refuses a second one with the
+ * same primary key): the lock is an entry that exists while someone holds it.
+ *
+ * A holder that dies inside the lock (a worker killed in those few milliseconds) leaves the
+ * entry behind; the lock has no owner or age anyone can read, so a process that has found
+ * it taken continuously for `staleLockMs` (far longer than any claim holds it) removes it.
+ */
+import { KeyedMutex } from './keyed-mutex';
+
+/** The shared try-lock: `tryAcquire` must be atomic across every process. */
+export interface SharedLock {
+	/** Takes the lock if free: true when taken, false when someone holds it. */
+	tryAcquire(): Promise<boolean>;
+	/** Frees the lock (also used to remove a stale one). */
+	release(): Promise<void>;
+}
+
+/** A shared set of keys with a bounded memory (the oldest are forgotten first). */
+export interface SharedKeySet {
+	/** Adds the keys; resolves with those that were already in the set. */
+	record(keys: string[]): Promise<Set<string>>;
+}
+
+/** What a node gives the state module: everything else is logic here. */
+export interface StateBackend {
+	/** Identifies the shared lock across processes (same string = same lock). */
+	scope: string;
+	lock: SharedLock;
+	seen: SharedKeySet;
+}
+
+export interface ConversationStateOptions {
+	/** Waits between lock attempts (n8n-workflow's `sleep` in nodes). */
+	sleep: (ms: number) => Promise<void>;
+	/** Milliseconds clock, injectable for tests. */
+	now?: () => number;
+	/** Taken continuously for this long → the holder is presumed dead (default 10 s). */
+	staleLockMs?: number;
+	/** Give up waiting for the lock after this long in all (default 30 s). */
+	lockTimeoutMs?: number;
+	/** 0 ≤ x < 1, for jitter; injectable for tests. */
+	random?: () => number;
+	/** This process's queue per lock scope (default: one per process); tests give each simulated process its own. */
+	localTurns?: KeyedMutex;
+}
+
+export interface ClaimOutcome {
+	/** Keys seen for the first time: this caller handles them. */
+	fresh: string[];
+	/** Keys another delivery already claimed: drop them. */
+	duplicates: string[];
+	/** Lock attempts made, and whether a stale lock had to be removed (for logs and benchmarks). */
+	lockAttempts: number;
+	removedStaleLock: boolean;
+}
+
+/** The shared store could not be used; says why, never a secret. */
+export class ConversationStateError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'ConversationStateError';
+	}
+}
+
+export const DEFAULT_STALE_LOCK_MS = 10_000;
+export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
+const FIRST_BACKOFF_MS = 4;
+const MAX_BACKOFF_MS = 100;
+
+/** Claim key of a customer's message (Meta's wamid), per business number. */
+export function messageClaimKey(phoneNumberId: string, messageId: string): string {
+	return `message:${phoneNumberId}:${messageId}`;
+}
+
+/** Claim key of a reply callback an agent sent with an Idempotency-Key. */
+export function callbackClaimKey(phoneNumberId: string, replyTo: string, idempotencyKey: string): string {
+	return `callback:${phoneNumberId}:${replyTo}:${idempotencyKey}`;
+}
+
+/** One queue per lock scope in this process, so a process never contends with itself. */
+const processTurns = new KeyedMutex();
+
+export class ConversationState {
+	private readonly now: () => number;
+
+	private readonly random: () => number;
+
+	private readonly staleLockMs: number;
+
+	private readonly lockTimeoutMs: number;
+
+	constructor(
+		private readonly backend: StateBackend,
+		private readonly options: ConversationStateOptions,
+	) {
+		this.now = options.now ?? Date.now;
+		this.random = options.random ?? Math.random;
+		this.staleLockMs = options.staleLockMs ?? DEFAULT_STALE_LOCK_MS;
+		this.lockTimeoutMs = Math.max(options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, this.staleLockMs);
+	}
+
+	/**
+	 * Records `keys` as handled and tells which were new. Exactly one of any number of
+	 * concurrent or later claims of one key, from any process, gets it in `fresh` (while the
+	 * shared set still remembers it). Throws ConversationStateError when the store fails.
+	 */
+	async claim(keys: string[]): Promise<ClaimOutcome> {
+		const unique = [...new Set(keys)];
+		if (unique.length === 0) return { fresh: [], duplicates: [], lockAttempts: 0, removedStaleLock: false };
+		return await (this.options.localTurns ?? processTurns).run(this.backend.scope, async () => {
+			const lock = await this.acquire();
+			let seen: Set<string> | undefined;
+			let failure: unknown;
+			try {
+				seen = await this.backend.seen.record(unique);
+			} catch (error) {
+				failure = error;
+			}
+			await this.releaseQuietly();
+			if (seen === undefined) {
+				throw new ConversationStateError(`Could not record the deliveries in n8n's database: ${describe(failure)}`);
+			}
+			return {
+				fresh: unique.filter((key) => !seen.has(key)),
+				duplicates: unique.filter((key) => seen.has(key)),
+				lockAttempts: lock.attempts,
+				removedStaleLock: lock.removedStale,
+			};
+		});
+	}
+
+	private async acquire(): Promise<{ attempts: number; removedStale: boolean }> {
+		const started = this.now();
+		let takenSince = started;
+		let attempts = 0;
+		let removedStale = false;
+		let backoff = FIRST_BACKOFF_MS;
+		for (;;) {
+			attempts++;
+			let taken: boolean | undefined;
+			let failure: unknown;
+			try {
+				taken = await this.backend.lock.tryAcquire();
+			} catch (error) {
+				failure = error;
+			}
+			if (failure !== undefined) {
+				throw new ConversationStateError(`Could not take the shared lock in n8n's database: ${describe(failure)}`);
+			}
+			if (taken) return { attempts, removedStale };
+			const now = this.now();
+			if (now - started >= this.lockTimeoutMs) {
+				throw new ConversationStateError(
+					`The shared lock in n8n's database stayed taken for ${Math.round((now - started) / 1000)} s (${attempts} attempts)`,
+				);
+			}
+			if (now - takenSince >= this.staleLockMs) {
+				// Nobody holds a claim this long: whoever took the lock died holding it.
+				await this.releaseQuietly();
+				removedStale = true;
+				takenSince = now;
+				continue;
+			}
+			// Jitter keeps processes that collided from colliding again in step.
+			await this.options.sleep(Math.round(backoff * (0.5 + this.random())));
+			backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+		}
+	}
+
+	private async releaseQuietly(): Promise<void> {
+		try {
+			await this.backend.lock.release();
+		} catch {
+			// A lock left behind is removed as stale by the next claim; nothing is lost.
+		}
+	}
+}
+
+function describe(error: unknown): string {
+	return error instanceof Error ? error.message : String(error);
+}
