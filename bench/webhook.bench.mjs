@@ -69,6 +69,9 @@ function payload(messageCount, targetBytesPerMessage) {
 	return raw;
 }
 
+/** One per credential, as the trigger keeps it (its signing keys are derived once). */
+const tokens = new SignedTokens({ secret: SECRET });
+
 /**
  * The trigger's path for one POST, in the core (what handlers/events.ts does around n8n).
  * `links: false` leaves out minting the signed reply_callback / media links (one
@@ -81,7 +84,6 @@ function handle(raw, header, cache, links = true) {
 	const normalized = normalizeWebhook(body);
 	const selection = selectWebhookItems(normalized, { phoneNumberIds: new Set(), statuses: undefined, seen: cache });
 	if (links) {
-		const tokens = new SignedTokens({ secret: SECRET });
 		const hooks = {
 			replyCallback: (claims) => `${REPLY_URL}?token=${tokens.replyCallbackToken(claims, 86400)}`,
 			mediaUrl: (claims) => `${MEDIA_URL}?token=${tokens.mediaLinkToken(claims, 3600)}`,

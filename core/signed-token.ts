@@ -133,8 +133,9 @@ function decode(key: Buffer, token: unknown, nowMs: number): { ok: true; claims:
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 /**
- * Signs and verifies both kinds of token under keys derived from one secret. Build one per
- * request (it derives two keys); `now` returns milliseconds and is injectable for tests.
+ * Signs and verifies both kinds of token under keys derived from one secret. Keep one per
+ * credential (the trigger keeps it with the credential): its two keys are derived once, on
+ * first use. `now` returns milliseconds and is injectable for tests.
  */
 export class SignedTokens {
 	private readonly secret: string;
@@ -146,12 +147,17 @@ export class SignedTokens {
 		this.now = options.now ?? Date.now;
 	}
 
+	private replyKeyBuffer: Buffer | undefined;
+
+	private mediaKeyBuffer: Buffer | undefined;
+
+	// Looked up once per instance (one per credential), not once per token.
 	private get replyKey(): Buffer {
-		return cachedKey(this.secret, 'reply-callback');
+		return (this.replyKeyBuffer ??= cachedKey(this.secret, 'reply-callback'));
 	}
 
 	private get mediaKey(): Buffer {
-		return cachedKey(this.secret, 'media-link');
+		return (this.mediaKeyBuffer ??= cachedKey(this.secret, 'media-link'));
 	}
 
 	private expiry(purpose: TokenPurpose, ttlSeconds: number | undefined): number {
