@@ -1,27 +1,35 @@
 /**
- * Conversation state that every n8n process sees (SPEC §9): in queue mode a customer's
- * deliveries reach any webhook process and run on any worker, so nothing that decides
- * what the customer gets may live in one process's memory. The state lives in n8n's own
- * database, reached through a small backend the nodes build from what n8n gives them
- * (nodes/shared/processedDataState.ts: n8n's processed-data helpers).
+ * Conversation state that every n8n process sees (SPEC §9, §10): in queue mode a customer's
+ * deliveries reach any webhook process and run on any worker, so nothing that decides what
+ * the customer gets may live in one process's memory. Two stores, both n8n's own database,
+ * reached through small backends the nodes build from what n8n gives them:
  *
- * Today it answers one question, atomically for every process: "has this delivery been
- * handled already?" (`claim`), for Meta's message ids and for reply-callback
- * Idempotency-Keys. Conversations (bursts, history, handoff) build on the same module.
+ * 1. Claims ("has this delivery been handled already?", for Meta's message ids and reply
+ *    Idempotency-Keys): n8n's processed-data store, which every node can use without any set-up
+ *    (nodes/shared/processedDataState.ts). `ConversationState.claim` below.
+ * 2. Conversations (bursts, history, human takeover): rows in an n8n data table, through n8n's
+ *    API (conversation-records.ts), because the processed-data store keeps only hashes of keys.
+ *    `Conversations` below; each part has its own module (conversation-bursts.ts,
+ *    conversation-history.ts, conversation-handoff.ts).
  *
- * What n8n's processed-data store is, and why a lock: each (workflow, node) has one stored
- * set of hashed keys that n8n reads, changes and writes back whole, with nothing that stops
- * two processes from doing it at the same moment. Unguarded, two workers handling two
- * messages at once would each write back the set without the other's key (one is then
- * forgotten), and two deliveries of one message reaching two workers at once would both
- * be "new". So every claim first takes a shared lock, and the only step n8n makes atomic
- * for nodes is the creation of a stored entry (the database refuses a second one with the
- * same primary key): the lock is an entry that exists while someone holds it.
+ * Why claims take a lock: each (workflow, node) has one stored set of hashed keys that n8n
+ * reads, changes and writes back whole, with nothing that stops two processes from doing it at
+ * the same moment. Unguarded, two workers handling two messages at once would each write back
+ * the set without the other's key (one is then forgotten), and two deliveries of one message
+ * reaching two workers at once would both be "new". So every claim first takes a shared lock,
+ * and the only step n8n makes atomic for nodes is the creation of a stored entry (the database
+ * refuses a second one with the same primary key): the lock is an entry that exists while
+ * someone holds it.
  *
  * A holder that dies inside the lock (a worker killed in those few milliseconds) leaves the
- * entry behind; the lock has no owner or age anyone can read, so a process that has found
- * it taken continuously for `staleLockMs` (far longer than any claim holds it) removes it.
+ * entry behind; the lock has no owner or age anyone can read, so a process that has found it
+ * taken continuously for `staleLockMs` (far longer than any claim holds it) removes it.
  */
+import type { CanonicalMessage } from './canonical-message';
+import { collectBurst, type BurstOptions, type BurstOutcome } from './conversation-bursts';
+import { pauseRow, resumeRow, statusFromRows, type ConversationStatus, type PausedBy } from './conversation-handoff';
+import { customerTurnRow, historyFromRows, outgoingTurnRows, type HistoryTurn, type InboundTurnSource } from './conversation-history';
+import { NEVER_ANSWERED, type ConversationRecords, type TurnRole } from './conversation-records';
 import { KeyedMutex } from './keyed-mutex';
 
 /** The shared try-lock: `tryAcquire` must be atomic across every process. */
@@ -195,4 +203,145 @@ export class ConversationState {
 
 function describe(error: unknown): string {
 	return error instanceof Error ? error.message : String(error);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Conversations (SPEC §10): bursts, history and human takeover, kept as rows in an n8n data
+ * table (conversation-records.ts). Each part has its own module; this is what nodes call.
+ * ---------------------------------------------------------------------------------------- */
+
+/** The customer a message is from: the business-scoped user id when Meta sends one, else the phone number's digits. */
+export function customerOf(item: { userId?: unknown; waId?: unknown; phone_number?: unknown }): string {
+	if (typeof item.userId === 'string' && item.userId !== '') return item.userId;
+	if (typeof item.waId === 'string' && item.waId !== '') return item.waId;
+	return typeof item.phone_number === 'string' ? item.phone_number.replace(/^\+/, '') : '';
+}
+
+/** One conversation: a business phone number and a customer. */
+export function conversationKey(phoneNumberId: string, customer: string): string {
+	return `${phoneNumberId}:${customer.replace(/^\+/, '')}`;
+}
+
+export interface RetentionSettings {
+	/** Messages kept per conversation (older ones are deleted). */
+	keepMessages: number;
+	/** Days a message is kept (older ones are deleted, in every conversation). */
+	keepDays: number;
+}
+
+export const DEFAULT_RETENTION: RetentionSettings = { keepMessages: 200, keepDays: 30 };
+/** How often one process deletes what is older than the retention (at most). */
+const PRUNE_EVERY_MS = 10 * 60_000;
+/** One message in this many checks the conversation's message count. */
+const TRIM_EVERY = 20;
+
+const lastPrune = new Map<string, number>();
+const renamed = new Set<string>();
+
+export interface ConversationsOptions {
+	now?: () => number;
+	sleep: (ms: number) => Promise<void>;
+	retention?: Partial<RetentionSettings>;
+	/** Where this store lives (for the once-per-process upkeep), e.g. the API URL and table. */
+	storeId?: string;
+	random?: () => number;
+}
+
+export class Conversations {
+	private readonly now: () => number;
+
+	private readonly retention: RetentionSettings;
+
+	private readonly random: () => number;
+
+	constructor(
+		private readonly records: ConversationRecords,
+		private readonly options: ConversationsOptions,
+	) {
+		this.now = options.now ?? Date.now;
+		this.random = options.random ?? Math.random;
+		this.retention = { ...DEFAULT_RETENTION, ...options.retention };
+	}
+
+	async status(conversation: string): Promise<ConversationStatus> {
+		return statusFromRows(await this.records.recent(conversation, 'control', 1), this.now());
+	}
+
+	async pause(conversation: string, options: { minutes: number; by: PausedBy; reason?: string }): Promise<ConversationStatus> {
+		const at = this.now();
+		const row = pauseRow(conversation, { at, until: at + Math.max(1, options.minutes) * 60_000, by: options.by, reason: options.reason });
+		await this.records.append([row]);
+		return statusFromRows([row], at);
+	}
+
+	async resume(conversation: string, options: { by: TurnRole; reason?: string }): Promise<ConversationStatus> {
+		const at = this.now();
+		const row = resumeRow(conversation, { at, by: options.by, reason: options.reason });
+		await this.records.append([row]);
+		return statusFromRows([row], at);
+	}
+
+	/**
+	 * Saves a customer message. `waiting`: it waits for its burst (collect next); otherwise it
+	 * is recorded only (paused, buffering off, a history backfill).
+	 */
+	async recordCustomer(conversation: string, item: InboundTurnSource & Record<string, unknown>, waiting: boolean): Promise<void> {
+		const at = this.now();
+		await this.records.append([
+			customerTurnRow(conversation, item, { at, burst: waiting ? '' : NEVER_ANSWERED, payload: waiting ? JSON.stringify(item) : '' }),
+		]);
+	}
+
+	/** Waits for the burst of a message saved with `recordCustomer(…, true)`; see conversation-bursts.ts. */
+	async collect(conversation: string, messageId: string, burstId: string, options: BurstOptions): Promise<BurstOutcome> {
+		return await collectBurst(this.records, conversation, messageId, burstId, options, { now: this.now, sleep: this.options.sleep });
+	}
+
+	/** The last `limit` turns before the messages in `exclude`, oldest first. */
+	async history(conversation: string, limit: number, exclude: ReadonlySet<string>): Promise<HistoryTurn[]> {
+		if (limit <= 0) return [];
+		const rows = await this.records.recent(conversation, 'message', limit + exclude.size + 5);
+		return historyFromRows(rows, limit, exclude);
+	}
+
+	async recordOutgoing(
+		conversation: string,
+		messages: CanonicalMessage[],
+		options: { role: 'agent' | 'human'; replyTo?: string; messageIds?: Array<string | undefined> },
+	): Promise<void> {
+		if (messages.length === 0) return;
+		await this.records.append(outgoingTurnRows(conversation, messages, { ...options, at: this.now() }));
+	}
+
+	/** Moves a customer's rows to their new key (a changed number or user id); once per process and pair. */
+	async rename(from: string, to: string): Promise<number> {
+		const pair = `${this.options.storeId ?? ''}\u0000${from}\u0000${to}`;
+		if (from === to || renamed.has(pair)) return 0;
+		const moved = await this.records.rename(from, to);
+		if (renamed.size > 10_000) renamed.clear();
+		renamed.add(pair);
+		return moved;
+	}
+
+	/** Deletes everything kept about one conversation. */
+	async erase(conversation: string): Promise<number> {
+		return await this.records.erase(conversation);
+	}
+
+	/**
+	 * Retention: now and then drops what the settings no longer keep (the conversation's
+	 * oldest messages past `keepMessages`; everywhere, what is older than `keepDays`).
+	 */
+	async upkeep(conversation: string): Promise<void> {
+		const now = this.now();
+		const store = this.options.storeId ?? '';
+		if (now - (lastPrune.get(store) ?? 0) >= PRUNE_EVERY_MS) {
+			lastPrune.set(store, now);
+			await this.records.prune(now - this.retention.keepDays * 86_400_000);
+		}
+		if (this.random() * TRIM_EVERY >= 1) return;
+		const keep = this.retention.keepMessages;
+		const newest = await this.records.recent(conversation, 'message', keep + 1);
+		if (newest.length > keep) await this.records.forgetMessages(conversation, newest[keep - 1].at);
+	}
 }

@@ -4,7 +4,7 @@
  * nodes/shared/transport.ts), tests pass one that talks to fakes on loopback.
  */
 
-export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 export interface HttpRequest {
 	method: HttpMethod;
