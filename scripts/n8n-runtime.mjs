@@ -11,8 +11,9 @@
  *   node scripts/n8n-runtime.mjs load-package <userFolder>
  *                                                          build, pack and install this package there
  *   node scripts/n8n-runtime.mjs n8n [version] -- <args>   run an n8n CLI command with the right Node
- *   node scripts/n8n-runtime.mjs prepare '<json>'          runtime + package + env for one instance (JSON out;
- *                                                          used by test/e2e/support/n8n-instance.ts)
+ *   node scripts/n8n-runtime.mjs prepare '<json>'          runtime + package + env for one instance or one
+ *                                                          queue-mode process (JSON out; used by
+ *                                                          test/e2e/support/n8n-instance.ts and n8n-cluster.ts)
  *
  * Why the recipes look the way they do (measured on this project's machines, see
  * README.md, "Try it in a local n8n"): n8n 2.41 needs Node 24, which comes from the npm package
@@ -388,6 +389,46 @@ export function n8nEnv(runtime, { userFolder, port = 5678, brokerPort, listenAdd
 	return env;
 }
 
+/**
+ * What every process of a queue-mode n8n needs on top of n8nEnv (n8n's own variable names):
+ * queue mode, the shared Redis (Bull) and PostgreSQL, binary data in the database, production
+ * webhooks served only by `n8n webhook` processes, manual runs offloaded to workers too, and for
+ * a worker its health server (its readiness signal; it defaults to port 5678 on every address,
+ * so a worker on one machine with a main process must be given a port of its own).
+ *
+ * Binary data: n8n 2.8 and 2.41 both default to `database` in queue mode
+ * (n8n-core binary-data.config.js: `mode ??= executions.mode === 'queue' ? 'database' :
+ * 'filesystem'`); set here explicitly. `filesystem` only works when every process mounts the
+ * same folder, and `s3`/`azure` need a licence; `database` stores the bytes in PostgreSQL,
+ * which every process already shares (up to N8N_BINARY_DATA_DATABASE_MAX_FILE_SIZE, 512 MiB).
+ *
+ * role: 'main' | 'webhook' | 'worker'; redis {host, port}; postgres {host, port, database, user, password}.
+ */
+export function queueModeEnv({ role, redis, postgres, healthPort, binaryDataMode = 'database' }) {
+	if (!['main', 'webhook', 'worker'].includes(role)) throw new Error(`queueModeEnv: unknown role "${role}" (main, webhook or worker)`);
+	if (role === 'worker' && !healthPort) throw new Error('queueModeEnv: a worker needs a healthPort');
+	return {
+		EXECUTIONS_MODE: 'queue',
+		QUEUE_BULL_REDIS_HOST: redis.host,
+		QUEUE_BULL_REDIS_PORT: String(redis.port),
+		DB_TYPE: 'postgresdb',
+		DB_POSTGRESDB_HOST: postgres.host,
+		DB_POSTGRESDB_PORT: String(postgres.port),
+		DB_POSTGRESDB_DATABASE: postgres.database,
+		DB_POSTGRESDB_USER: postgres.user,
+		DB_POSTGRESDB_PASSWORD: postgres.password,
+		N8N_DEFAULT_BINARY_DATA_MODE: binaryDataMode,
+		N8N_DISABLE_PRODUCTION_MAIN_PROCESS: 'true',
+		OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
+		...(role === 'worker' ? { QUEUE_HEALTH_CHECK_ACTIVE: 'true', QUEUE_HEALTH_CHECK_PORT: String(healthPort), N8N_WORKER_SERVER_ADDRESS: '127.0.0.1' } : {}),
+	};
+}
+
+/** The n8n command that runs a queue-mode role. */
+export function queueModeCommand(role) {
+	return { main: 'start', webhook: 'webhook', worker: 'worker' }[role];
+}
+
 /** Runs an n8n CLI command (import:workflow, publish:workflow, ...) to completion. */
 export function runN8nCommand(runtime, args, env, { timeoutMs = 180_000 } = {}) {
 	return new Promise((resolvePromise, reject) => {
@@ -637,7 +678,9 @@ async function main(argv) {
 			const options = JSON.parse(positional[0] ?? '{}');
 			const runtime = await ensureN8n({ version: options.version || DEFAULT_N8N_VERSION });
 			const pkg = installPackageInto(resolve(options.userFolder), { build: options.build ?? 'auto' });
-			const env = n8nEnv(runtime, { ...options, userFolder: resolve(options.userFolder) });
+			// Queue mode ({role, redis, postgres, healthPort}): one process of a cluster.
+			const queue = options.queue ? queueModeEnv(options.queue) : {};
+			const env = n8nEnv(runtime, { ...options, userFolder: resolve(options.userFolder), extra: { ...queue, ...(options.extra ?? {}) } });
 			process.stdout.write(`${JSON.stringify({ runtime, package: pkg, env })}\n`);
 			return 0;
 		}
