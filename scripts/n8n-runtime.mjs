@@ -199,7 +199,7 @@ function pidAlive(pid) {
 }
 
 /** A lock directory so that two processes (npm start, a test run) never install into one folder at once. */
-async function withLock(lockDir, log, fn) {
+export async function withLock(lockDir, log, fn) {
 	mkdirSync(dirname(lockDir), { recursive: true });
 	let announced = false;
 	for (;;) {
@@ -496,7 +496,8 @@ function run(command, args, { cwd, env = process.env, what }) {
 	return result.stdout;
 }
 
-function envWithoutNpmProject() {
+/** This process's environment without the npm project variables `npm run` adds (see isNpmProjectVariable). */
+export function envWithoutNpmProject() {
 	const env = { ...process.env };
 	for (const key of Object.keys(env)) if (isNpmProjectVariable(key)) delete env[key];
 	return env;
@@ -677,7 +678,9 @@ async function main(argv) {
 			// user folder, and the environment every n8n command of that instance must share.
 			const options = JSON.parse(positional[0] ?? '{}');
 			const runtime = await ensureN8n({ version: options.version || DEFAULT_N8N_VERSION });
-			const pkg = installPackageInto(resolve(options.userFolder), { build: options.build ?? 'auto' });
+			// installPackage: false gives an n8n without this package, to install it through n8n's own
+			// Community Nodes (test/e2e/community-nodes.install.test.ts).
+			const pkg = options.installPackage === false ? null : installPackageInto(resolve(options.userFolder), { build: options.build ?? 'auto' });
 			// Queue mode ({role, redis, postgres, healthPort}): one process of a cluster.
 			const queue = options.queue ? queueModeEnv(options.queue) : {};
 			const env = n8nEnv(runtime, { ...options, userFolder: resolve(options.userFolder), extra: { ...queue, ...(options.extra ?? {}) } });
