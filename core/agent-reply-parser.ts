@@ -19,12 +19,23 @@
  *
  * No reply: an empty body, HTTP 204, JSON `null`, `{"type": "no_reply"}`, `{"noReply": true}`,
  * an empty list, or the content "No CUSTOMER message reply" (trimmed, exact).
+ *
+ * Handoff (SPEC §10): `{"type": "handoff", "reason"?: "…", "message"?: "…" | message}` (also
+ * inside a list): the agent asks for a human. `message`, when given, is what the customer is
+ * told (any accepted form); without one the customer gets nothing from the agent.
  */
 import { CANONICAL_MESSAGE_TYPES, MEDIA_TYPES, parseCanonicalMessages, type CanonicalMessage } from './canonical-message';
 
 export interface AgentReply {
 	noReply: boolean;
 	messages: CanonicalMessage[];
+	/** Present when the agent asked for a human (`{"type": "handoff"}`). */
+	handoff?: AgentHandoff;
+}
+
+export interface AgentHandoff {
+	/** Why, in the agent's words (null when it gave none). */
+	reason: string | null;
 }
 
 /** The exact content an agent sends to say "do not answer the customer" (BYOA convention). */
@@ -61,7 +72,7 @@ const LIST_KEYS = ['messages', 'replies'] as const;
 const MAX_DEPTH = 8;
 
 type Json = unknown;
-type Collected = { messages: unknown[]; sawNoReply: boolean };
+type Collected = { messages: unknown[]; sawNoReply: boolean; handoff?: AgentHandoff };
 
 /** Thrown inside the walk; turned into AgentReplyFormatError with the whole body as excerpt. */
 class Unrecognised {
@@ -177,6 +188,13 @@ function collectObject(value: Record<string, unknown>, into: Collected, depth: n
 		collect(value.content, into, depth + 1);
 		return;
 	}
+	if (typeof type === 'string' && /^hand[\s_-]?off$/i.test(type.trim())) {
+		const reason = typeof value.reason === 'string' && value.reason.trim() !== '' ? value.reason.trim() : null;
+		into.handoff = { reason: into.handoff?.reason ?? reason };
+		const said = value.message ?? value.content;
+		if (said !== undefined && said !== null) collect(said, into, depth + 1);
+		return;
+	}
 	if (typeof type === 'string' && isCanonicalType(type)) {
 		into.messages.push(fromTypedObject(type, value));
 		return;
@@ -224,6 +242,7 @@ function collectObject(value: Record<string, unknown>, into: Collected, depth: n
 	if (replyKey !== undefined) {
 		const nested: Collected = { messages: [], sawNoReply: false };
 		collect(value[replyKey], nested, depth + 1);
+		if (nested.handoff) into.handoff = nested.handoff;
 		found.push(...nested.messages);
 		if (nested.sawNoReply && attachments.length === 0) into.sawNoReply = true;
 	}
@@ -286,6 +305,7 @@ export function parseAgentReply(body: unknown, meta: { statusCode?: number; cont
 	if (failure instanceof Unrecognised) throw new AgentReplyFormatError(failure.reason, asText(body));
 	if (failure !== undefined) throw failure;
 
-	if (collected.messages.length === 0) return { noReply: true, messages: [] };
-	return { noReply: false, messages: parseCanonicalMessages(collected.messages, 'messages') };
+	const handoff = collected.handoff ? { handoff: collected.handoff } : {};
+	if (collected.messages.length === 0) return { noReply: true, messages: [], ...handoff };
+	return { noReply: false, messages: parseCanonicalMessages(collected.messages, 'messages'), ...handoff };
 }

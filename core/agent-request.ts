@@ -20,6 +20,8 @@
  */
 import { createHmac, timingSafeEqual } from 'crypto';
 
+import type { HistoryTurn } from './conversation-history';
+
 /** The body posted to the agent. Every field is present; a missing value is `null`, never absent. */
 export interface AgentRequestBody {
 	/** BYOA: the customer's text (text body, caption, button/list title, or a readable summary); "" if none. */
@@ -52,6 +54,14 @@ export interface AgentRequestBody {
 	/** The business number that received the message (Meta's phone number id) and its display form. */
 	phone_number_id: string | null;
 	display_phone_number: string | null;
+	/**
+	 * SPEC §10: every customer message this call answers (trigger Messages items, oldest
+	 * first): one, or the whole burst when messages were buffered; `message` then holds their
+	 * texts joined. Without Meta's `raw` unless the node's option asks for it.
+	 */
+	messages: Array<Record<string, unknown>>;
+	/** SPEC §10: the conversation's earlier turns, oldest first, when the node keeps conversations; else null. */
+	history: HistoryTurn[] | null;
 	/** Meta's original message object, only when the node's option asks for it. */
 	raw?: unknown;
 }
@@ -101,13 +111,41 @@ export function missingCustomerReason(item: Item): string | undefined {
  * Builds the BYOA body from a trigger Messages item (SPEC §3 field names). Tolerates items
  * that lack fields, and items already in the agent's snake_case (e.g. from a Set node).
  */
-export function buildAgentRequestBody(item: Item, options: { includeRaw?: boolean } = {}): AgentRequestBody {
-	const phone = text(first(item, 'phone_number', 'phoneNumber'));
+export interface AgentRequestOptions {
+	includeRaw?: boolean;
+	/** The burst this call answers, oldest first, `item` (its newest message) included; default `[item]`. */
+	burst?: Item[];
+	/** The conversation's earlier turns (null: the node keeps no conversations). */
+	history?: HistoryTurn[] | null;
+}
+
+/** A Messages item as the request's `messages` carries it. */
+function inboundMessage(item: Item, includeRaw: boolean): Item {
+	if (includeRaw || !('raw' in item)) return item;
+	const rest = { ...item };
+	delete rest.raw;
+	return rest;
+}
+
+function messageText(item: Item): string {
 	const message = first(item, 'message', 'text');
+	return typeof message === 'string' ? message : '';
+}
+
+export function buildAgentRequestBody(item: Item, options: AgentRequestOptions = {}): AgentRequestBody {
+	const phone = text(first(item, 'phone_number', 'phoneNumber'));
+	const burst = options.burst && options.burst.length > 0 ? options.burst : [item];
+	const message =
+		burst.length === 1
+			? messageText(burst[0])
+			: burst
+					.map(messageText)
+					.filter((part) => part.trim() !== '')
+					.join('\n');
 	const contacts = item.contacts;
 	const body: AgentRequestBody = {
-		message: typeof message === 'string' ? message : '',
-		image: text(item.image),
+		message,
+		image: text(item.image) ?? burst.map((entry) => text(entry.image)).find((url) => url !== null) ?? null,
 		phone_number: phone,
 		reply_callback: text(first(item, 'reply_callback', 'replyCallback')),
 		message_id: text(first(item, 'messageId', 'message_id')),
@@ -126,6 +164,8 @@ export function buildAgentRequestBody(item: Item, options: { includeRaw?: boolea
 		conversation_id: text(first(item, 'conversation_id', 'conversationId')) ?? phone,
 		phone_number_id: text(first(item, 'phoneNumberId', 'phone_number_id')),
 		display_phone_number: text(first(item, 'displayPhoneNumber', 'display_phone_number')),
+		messages: burst.map((entry) => inboundMessage(entry, options.includeRaw === true)),
+		history: options.history ?? null,
 	};
 	if (options.includeRaw) body.raw = item.raw ?? null;
 	return body;

@@ -100,22 +100,44 @@ const eq = (columnName: string, value: string | number) => ({ columnName, condit
 /** A customer message no burst has taken yet (saved with '': n8n's API accepts no `isEmpty` in updates). */
 const untaken = eq('burst', '');
 
+/** Table ids found per store (n8n API URL + table name), kept by this process across runs. */
+const knownTables = new Map<string, Promise<string>>();
+
 /** ConversationRecords in one n8n data table, created on first use. */
 export class DataTableConversationRecords implements ConversationRecords {
-	private tableId: Promise<string> | undefined;
+	private readonly storeKey: string;
 
+	/**
+	 * `storeId` names where the table lives (the n8n API URL): runs that share it look the
+	 * table up once per process instead of once per run.
+	 */
 	constructor(
 		private readonly tables: N8nDataTables,
 		private readonly tableName: string = DEFAULT_CONVERSATION_TABLE,
-	) {}
+		storeId = '',
+	) {
+		this.storeKey = `${storeId}\u0000${tableName}`;
+		this.known = storeId === '' ? new Map() : knownTables;
+	}
+
+	private readonly known: Map<string, Promise<string>>;
 
 	private async table(): Promise<string> {
-		// A failed look-up is not kept: the next call tries again.
-		this.tableId ??= this.tables.ensureTable(this.tableName, CONVERSATION_COLUMNS).catch((error: unknown) => {
-			this.tableId = undefined;
-			return Promise.reject(error);
-		});
-		return await this.tableId;
+		let found = this.known.get(this.storeKey);
+		if (!found) {
+			// A failed look-up is not kept: the next call tries again.
+			found = this.tables.ensureTable(this.tableName, CONVERSATION_COLUMNS).catch((error: unknown) => {
+				this.known.delete(this.storeKey);
+				return Promise.reject(error);
+			});
+			this.known.set(this.storeKey, found);
+		}
+		return await found;
+	}
+
+	/** Forgets the table id (someone deleted the table in n8n): the next call looks it up, or creates it, again. */
+	forgetTable(): void {
+		this.known.delete(this.storeKey);
 	}
 
 	async append(rows: ConversationRow[]): Promise<void> {

@@ -210,11 +210,17 @@ function describe(error: unknown): string {
  * table (conversation-records.ts). Each part has its own module; this is what nodes call.
  * ---------------------------------------------------------------------------------------- */
 
-/** The customer a message is from: the business-scoped user id when Meta sends one, else the phone number's digits. */
+/**
+ * The customer a message is from: the phone number's digits when Meta sends one (echoes and
+ * history backfills name customers by number), else the business-scoped user id of a customer
+ * who hides their number behind a username.
+ */
 export function customerOf(item: { userId?: unknown; waId?: unknown; phone_number?: unknown }): string {
+	if (typeof item.waId === 'string' && item.waId !== '') return item.waId.replace(/^\+/, '');
+	const phone = typeof item.phone_number === 'string' ? item.phone_number : '';
+	if (/^\+?\d+$/.test(phone)) return phone.replace(/^\+/, '');
 	if (typeof item.userId === 'string' && item.userId !== '') return item.userId;
-	if (typeof item.waId === 'string' && item.waId !== '') return item.waId;
-	return typeof item.phone_number === 'string' ? item.phone_number.replace(/^\+/, '') : '';
+	return phone;
 }
 
 /** One conversation: a business phone number and a customer. */
@@ -269,7 +275,7 @@ export class Conversations {
 
 	async pause(conversation: string, options: { minutes: number; by: PausedBy; reason?: string }): Promise<ConversationStatus> {
 		const at = this.now();
-		const row = pauseRow(conversation, { at, until: at + Math.max(1, options.minutes) * 60_000, by: options.by, reason: options.reason });
+		const row = pauseRow(conversation, { at, until: at + (Number.isFinite(options.minutes) && options.minutes > 0 ? options.minutes : 60) * 60_000, by: options.by, reason: options.reason });
 		await this.records.append([row]);
 		return statusFromRows([row], at);
 	}
@@ -289,6 +295,33 @@ export class Conversations {
 		const at = this.now();
 		await this.records.append([
 			customerTurnRow(conversation, item, { at, burst: waiting ? '' : NEVER_ANSWERED, payload: waiting ? JSON.stringify(item) : '' }),
+		]);
+	}
+
+	/**
+	 * Saves a turn that is never answered: a human's reply from the WhatsApp Business app (an
+	 * echo), or a message from Meta's history backfill. `at` (milliseconds) defaults to now;
+	 * backfills pass the message's own time so they sort before what came later.
+	 */
+	async recordTurn(
+		conversation: string,
+		turn: { role: TurnRole; messageId: string; type: string; text: string; timestamp?: string | null; at?: number },
+	): Promise<void> {
+		const at = turn.at ?? this.now();
+		await this.records.append([
+			{
+				kind: 'message',
+				conversation,
+				role: turn.role,
+				messageId: turn.messageId,
+				type: turn.type,
+				text: turn.text,
+				timestamp: turn.timestamp ?? new Date(at).toISOString(),
+				at,
+				burst: NEVER_ANSWERED,
+				until: 0,
+				payload: '',
+			},
 		]);
 	}
 

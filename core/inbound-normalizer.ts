@@ -16,6 +16,7 @@
  * `US.13491208655302741918`). Their `phone_number` is then that id: it is what Send WhatsApp
  * (and Meta's `recipient` field) takes to answer them; `waId` is null and `userId` holds it.
  */
+import { CONVERSATION_EVENT_FIELDS, conversationEvents, identityChangeEvent, type ConversationEventItem } from './conversation-events';
 import { messageClaimKey } from './conversation-state';
 import { GRAPH_ERROR_CODES } from './graph-errors';
 
@@ -167,6 +168,11 @@ export interface NormalizedWebhook {
 	statuses: StatusItem[];
 	/** Value-level errors (`value.errors[]`), shaped as status items with `status: "error"`. */
 	errors: StatusItem[];
+	/**
+	 * Conversation events (core/conversation-events.ts): echoes, history backfills, and changed
+	 * numbers (whose `system` message is in `messages` too; the trigger picks one place).
+	 */
+	events: ConversationEventItem[];
 	/** Why nothing was taken from the body, when that is the case (wrong `object`, not an object). */
 	ignored?: string;
 }
@@ -751,7 +757,7 @@ function valueErrorItem(raw: unknown, error: ReadableError, value: ValueContext)
  * links (see attachLinks); without, they stay null.
  */
 export function normalizeWebhook(body: unknown, hooks?: NormalizeHooks): NormalizedWebhook {
-	const result: NormalizedWebhook = { messages: [], statuses: [], errors: [] };
+	const result: NormalizedWebhook = { messages: [], statuses: [], errors: [], events: [] };
 	const root = record(body);
 	if (!root) {
 		result.ignored = 'the body is not a JSON object';
@@ -767,11 +773,18 @@ export function normalizeWebhook(body: unknown, hooks?: NormalizeHooks): Normali
 		const businessAccountId = str(entry.id) ?? '';
 		for (const changeValue of list(entry.changes)) {
 			const change = record(changeValue);
+			if (!change) continue;
+			const field = typeof change.field === 'string' ? change.field : 'messages';
 			// Other webhook fields (account_update, templates…) have other shapes: not ours.
-			if (!change || (change.field !== undefined && change.field !== 'messages')) continue;
+			if (field !== 'messages' && !CONVERSATION_EVENT_FIELDS.has(field)) continue;
 			const value = record(change.value);
 			if (!value) continue;
 			const metadata = record(value.metadata);
+			if (field !== 'messages') {
+				const where = { phoneNumberId: str(metadata?.phone_number_id) ?? '', displayPhoneNumber: str(metadata?.display_phone_number) ?? '' };
+				result.events.push(...conversationEvents(field, value, where));
+				continue;
+			}
 			const context: ValueContext = {
 				phoneNumberId: str(metadata?.phone_number_id) ?? '',
 				displayPhoneNumber: str(metadata?.display_phone_number) ?? '',
@@ -780,6 +793,8 @@ export function normalizeWebhook(body: unknown, hooks?: NormalizeHooks): Normali
 			};
 			for (const message of list(value.messages)) {
 				const item = normalizeMessage(message, context);
+				const identity = isRecord(message) ? identityChangeEvent(message, context) : undefined;
+				if (identity) result.events.push(identity);
 				if (item) {
 					if (hooks) attachLinks(item, hooks);
 					result.messages.push(item);

@@ -23,10 +23,16 @@ export class CallExternalAgent implements INodeType {
 		defaults: { name: 'Call External Agent' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
-		outputs: [NodeConnectionTypes.Main],
+		// Reply: what Send WhatsApp sends. Handoff: the agent asked for a human (wire an alert).
+		// Paused: customer messages while a human has the conversation (wire a human inbox).
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		outputNames: ['Reply', 'Handoff', 'Paused'],
 		// Optional: an agent without authentication needs no credential. Bearer token, custom
 		// header and request signing all come from it.
-		credentials: [{ name: 'externalAgentApi', required: false, testedBy: 'externalAgentApiTest' }],
+		credentials: [
+			{ name: 'externalAgentApi', required: false, testedBy: 'externalAgentApiTest' },
+			{ name: 'whatsAppConversationsApi', required: true, displayOptions: { show: { conversations: [true] } } },
+		],
 		properties: callExternalAgentProperties,
 	};
 

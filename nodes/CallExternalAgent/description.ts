@@ -1,5 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
+import { conversationProperties } from './conversationDescription';
+
 export const DEFAULT_FALLBACK_MESSAGE = 'Sorry, something went wrong — please try again.';
 
 export const ON_AGENT_ERROR = ['fail', 'fallback', 'continue'] as const;
@@ -58,6 +60,7 @@ export const callExternalAgentProperties: INodeProperties[] = [
 		description: 'The text the customer gets when the agent fails',
 		displayOptions: { show: { onAgentError: ['fallback'] } },
 	},
+	...conversationProperties,
 	{
 		displayName: 'Options',
 		name: 'options',

@@ -3,6 +3,9 @@
  * (core/agent-request.ts), sent with retries and read leniently (core/agent-call.ts), and one
  * output item shaped for Send WhatsApp's "Send Agent Reply". Items go one after another so
  * a customer's replies keep the order of their messages.
+ *
+ * Outputs: Reply (for Send WhatsApp), Handoff (the agent asked for a human) and Paused
+ * (customer messages while a human has the conversation; see conversation.ts).
  */
 import {
 	NodeApiError,
@@ -24,7 +27,17 @@ import {
 } from '../../core/agent-request';
 import type { CanonicalMessage } from '../../core/canonical-message';
 import type { HttpRequester } from '../../core/http-transport';
+import type { ConversationStore } from '../shared/conversations';
 import { authenticatedRequester, plainRequester } from '../shared/transport';
+import {
+	finishTurn,
+	openStore,
+	pausedItem,
+	planTurn,
+	readConversationSettings,
+	type ConversationSettings,
+	type TurnPlan,
+} from './conversation';
 import { DEFAULT_FALLBACK_MESSAGE, type OnAgentError } from './description';
 
 const CREDENTIAL = 'externalAgentApi';
@@ -136,23 +149,65 @@ function failureError(context: IExecuteFunctions, failure: AgentFailure, itemInd
 	});
 }
 
+/** What one input item gives each output. */
+interface ItemResult {
+	reply?: INodeExecutionData;
+	handoff?: INodeExecutionData;
+	paused?: INodeExecutionData;
+}
+
+interface ConversationContext {
+	store: ConversationStore;
+	settings: ConversationSettings;
+}
+
+/** Runs a store step; when n8n's API fails, logs why and says so (the customer is answered anyway). */
+async function tryStore<T>(context: IExecuteFunctions, conversation: ConversationContext, what: string, step: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; reason: string }> {
+	try {
+		return { ok: true, value: await step() };
+	} catch (error) {
+		conversation.store.failed(error);
+		const reason = error instanceof Error ? error.message : String(error);
+		context.logger.warn(`Call External Agent "${context.getNode().name}": the conversation could not be ${what}, so this message is answered without it: ${reason}`);
+		return { ok: false, reason };
+	}
+}
+
 async function callForItem(
 	context: IExecuteFunctions,
 	connection: AgentConnection,
 	items: INodeExecutionData[],
 	itemIndex: number,
-): Promise<INodeExecutionData> {
+	conversation: ConversationContext | undefined,
+): Promise<ItemResult> {
 	const item = (items[itemIndex].json ?? {}) as IDataObject;
+	// Conversation events from the trigger (echoes, history backfills, changed numbers) never reach the agent.
+	if (typeof item.event === 'string' && conversation === undefined) return {};
 	const missing = missingCustomerReason(item);
-	if (missing) {
+	if (missing && typeof item.event !== 'string') {
 		throw new NodeOperationError(context.getNode(), `Item ${itemIndex} cannot be sent to the agent: ${missing}`, {
 			itemIndex,
 			description: 'Call External Agent needs the customer message items of the WhatsApp Agent Trigger (its Messages output).',
 		});
 	}
+	let plan: TurnPlan = { kind: 'call', burst: [item], history: [] };
+	let storeError: string | undefined;
+	if (conversation) {
+		const planned = await tryStore(context, conversation, 'read', async () => await planTurn(conversation.store.conversations, item, conversation.settings));
+		if (planned.ok) plan = planned.value;
+		else if (typeof item.event === 'string') return {};
+		else storeError = planned.reason;
+	}
+	if (plan.kind === 'recorded' || plan.kind === 'later') return {};
+	if (plan.kind === 'paused') return { paused: pausedItem(items[itemIndex], plan.status, itemIndex) };
+
 	const url = agentUrl(context, itemIndex);
 	const options = readOptions(context, itemIndex);
-	const body = buildAgentRequestBody(item, { includeRaw: options.includeRaw });
+	const body = buildAgentRequestBody(item, {
+		includeRaw: options.includeRaw,
+		burst: plan.burst,
+		history: conversation && storeError === undefined ? plan.history : null,
+	});
 	const outcome = await callAgent(connection.request, {
 		url,
 		body: serializeAgentRequestBody(body),
@@ -165,29 +220,66 @@ async function callForItem(
 		sleep,
 		redact: connection.secrets,
 	});
+	const extra: IDataObject = {};
+	if (conversation) {
+		extra.conversation = storeError === undefined ? { messages: plan.burst.length, history: plan.history.length } : { error: storeError };
+	}
+	let result: ItemResult;
 	if (outcome.ok) {
-		return outputItem(body, outcome.reply.messages, outcome.reply.noReply, agentInfo(outcome), itemIndex);
+		result = { reply: outputItem(body, outcome.reply.messages, outcome.reply.noReply, agentInfo(outcome), itemIndex, extra) };
+	} else {
+		const onAgentError = context.getNodeParameter('onAgentError', itemIndex, 'fail') as OnAgentError;
+		if (onAgentError === 'fallback') {
+			const text = String(context.getNodeParameter('fallbackMessage', itemIndex, DEFAULT_FALLBACK_MESSAGE) ?? '').trim();
+			const messages: CanonicalMessage[] = text === '' ? [] : [{ type: 'text', text }];
+			result = { reply: outputItem(body, messages, messages.length === 0, agentInfo(outcome), itemIndex, { ...extra, fallback: true }) };
+		} else if (onAgentError === 'continue') {
+			result = { reply: outputItem(body, [], true, agentInfo(outcome), itemIndex, extra) };
+		} else {
+			throw failureError(context, outcome.failure, itemIndex);
+		}
 	}
-	const onAgentError = context.getNodeParameter('onAgentError', itemIndex, 'fail') as OnAgentError;
-	if (onAgentError === 'fallback') {
-		const text = String(context.getNodeParameter('fallbackMessage', itemIndex, DEFAULT_FALLBACK_MESSAGE) ?? '').trim();
-		const messages: CanonicalMessage[] = text === '' ? [] : [{ type: 'text', text }];
-		return outputItem(body, messages, messages.length === 0, agentInfo(outcome), itemIndex, { fallback: true });
+	const handoff = outcome.ok ? outcome.reply.handoff : undefined;
+	const sent = (result.reply?.json.messages ?? []) as unknown as CanonicalMessage[];
+	let pausedUntil: string | null = null;
+	if (conversation && storeError === undefined) {
+		const finished = await tryStore(context, conversation, 'saved', async () => await finishTurn(conversation.store.conversations, item, conversation.settings, { messages: sent, handoff }));
+		if (finished.ok) pausedUntil = finished.value?.pausedUntil ?? null;
 	}
-	if (onAgentError === 'continue') {
-		return outputItem(body, [], true, agentInfo(outcome), itemIndex);
+	if (handoff) {
+		result.handoff = {
+			json: {
+				phone_number: body.phone_number,
+				phoneNumberId: body.phone_number_id,
+				replyTo: body.message_id,
+				customerName: body.name,
+				reason: handoff.reason,
+				message: body.message,
+				toldCustomer: sent.length > 0,
+				paused: pausedUntil !== null,
+				pausedUntil,
+			},
+			pairedItem: { item: itemIndex },
+		};
 	}
-	throw failureError(context, outcome.failure, itemIndex);
+	return result;
 }
 
 export async function executeCallExternalAgent(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const connection = await connect(this);
+	const settings = readConversationSettings(this);
+	const conversation = settings ? { store: await openStore(this, settings), settings } : undefined;
 	const output: INodeExecutionData[] = [];
+	const handoffs: INodeExecutionData[] = [];
+	const paused: INodeExecutionData[] = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		let failure: unknown;
 		try {
-			output.push(await callForItem(this, connection, items, itemIndex));
+			const result = await callForItem(this, connection, items, itemIndex, conversation);
+			if (result.reply) output.push(result.reply);
+			if (result.handoff) handoffs.push(result.handoff);
+			if (result.paused) paused.push(result.paused);
 		} catch (error) {
 			failure = error;
 		}
@@ -199,7 +291,7 @@ export async function executeCallExternalAgent(this: IExecuteFunctions): Promise
 		if (!this.continueOnFail()) throw error;
 		output.push(errorItem(this, error, items[itemIndex], itemIndex));
 	}
-	return [output];
+	return [output, handoffs, paused];
 }
 
 /**

@@ -24,7 +24,10 @@ export class SendWhatsApp implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: 'whatsAppCloudApi', required: true }],
+		credentials: [
+			{ name: 'whatsAppCloudApi', required: true },
+			{ name: 'whatsAppConversationsApi', required: true, displayOptions: { show: { recordInConversation: ['agent', 'human'] } } },
+		],
 		properties: sendWhatsAppProperties,
 	};
 

@@ -28,6 +28,9 @@ import { createGraphClient, readCloudAccount, type CloudAccount } from './graph'
 import { MESSAGE_BUILDERS } from './operations';
 import { markAsRead } from './operations/markAsRead';
 import { itemString, type OperationInput } from './operations/types';
+import { conversationKey, customerOf } from '../../core/conversation-state';
+import type { CanonicalMessage } from '../../core/canonical-message';
+import { openConversations, type ConversationStore } from '../shared/conversations';
 
 /**
  * Parts delivered in this process, so that n8n's "Retry On Fail" (which runs the node again
@@ -104,10 +107,35 @@ async function loadBinary(input: OperationInput, property: string): Promise<Bina
 	return { data, mimeType: binary.mimeType, filename: binary.fileName };
 }
 
+/** Sent messages join the conversation (Record in Conversation); a human's pause the bot. */
+async function recordSent(
+	input: OperationInput,
+	store: ConversationStore,
+	role: 'agent' | 'human',
+	sent: { messages: CanonicalMessage[]; to: string; phoneNumberId: string; messageIds: Array<string | undefined> },
+): Promise<void> {
+	const conversation = conversationKey(sent.phoneNumberId, customerOf({ phone_number: sent.to }));
+	const { conversations } = store;
+	try {
+		await conversations.recordOutgoing(conversation, sent.messages, { role, messageIds: sent.messageIds, replyTo: itemString(input, 'replyTo') });
+		if (role === 'human') {
+			const minutes = Number(input.context.getNodeParameter('humanPauseMinutes', input.itemIndex, 60));
+			await conversations.pause(conversation, { minutes: Number.isFinite(minutes) ? minutes : 60, by: 'human', reason: 'A human answered through Send WhatsApp' });
+		}
+	} catch (error) {
+		store.failed(error);
+		// The messages are out; failing the item now would make a retry send them again.
+		input.context.logger.warn(
+			`Send WhatsApp "${input.context.getNode().name}": sent, but the conversation could not be updated: ${error instanceof Error ? error.message : String(error)}`,
+		);
+	}
+}
+
 async function sendItem(
 	input: OperationInput,
 	operation: Exclude<Operation, 'markAsRead'>,
 	account: CloudAccount,
+	store?: ConversationStore,
 ): Promise<INodeExecutionData[]> {
 	const { context, itemIndex } = input;
 	const wanted = MESSAGE_BUILDERS[operation](input);
@@ -144,6 +172,14 @@ async function sendItem(
 		pauseMs: options.pauseBetweenMessages,
 		sleep,
 	});
+	const role = store ? (input.context.getNodeParameter('recordInConversation', itemIndex, 'no') as string) : 'no';
+	if (store && (role === 'agent' || role === 'human')) {
+		await recordSent(input, store, role, { messages, to, phoneNumberId, messageIds: messages.map((_, index) => {
+			// A message split into several parts is one turn, under its first part's id.
+			const first = plan.find((part) => part.source === index);
+			return first ? delivered.find((entry) => entry.part === first.part)?.messageId : undefined;
+		}) });
+	}
 	return delivered.map((entry, index) => ({
 		json: {
 			messageId: entry.messageId,
@@ -235,6 +271,8 @@ export function toNodeError(
 export async function executeSendWhatsApp(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const account = await readCloudAccount(this);
+	const recording = this.getNodeParameter('recordInConversation', 0, 'no') as string;
+	const store = recording === 'agent' || recording === 'human' ? await openConversations(this) : undefined;
 	const output: INodeExecutionData[] = [];
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		const input: OperationInput = { context: this, itemIndex, item: items[itemIndex] };
@@ -254,7 +292,7 @@ export async function executeSendWhatsApp(this: IExecuteFunctions): Promise<INod
 				const graph = createGraphClient(this, account, options.maxRetries);
 				output.push(await markAsRead(input, graph, senderOf(input, options, account)));
 			} else {
-				output.push(...(await sendItem(input, operation, account)));
+				output.push(...(await sendItem(input, operation, account, store)));
 			}
 		} catch (error) {
 			failure = error;

@@ -57,8 +57,9 @@ export class WhatsAppAgentTrigger implements INodeType {
 			activationHint: 'Publish the workflow to answer every WhatsApp message automatically.',
 		},
 		inputs: [],
-		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
-		outputNames: ['Messages', 'Statuses', 'Agent Callbacks'],
+		outputs: [NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main, NodeConnectionTypes.Main],
+		// The first three are fixed (SPEC §3); Conversation Events only emits with its option on.
+		outputNames: ['Messages', 'Statuses', 'Agent Callbacks', 'Conversation Events'],
 		credentials: [
 			{ name: 'whatsAppWebhookApi', required: true, testedBy: 'whatsAppWebhookApiTest' },
 			{ name: 'whatsAppCloudApi', required: false },

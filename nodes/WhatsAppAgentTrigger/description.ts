@@ -91,6 +91,14 @@ export const optionsProperty: INodeProperties = {
 	default: {},
 	options: [
 		{
+			displayName: 'Conversation Events',
+			name: 'conversationEvents',
+			type: 'boolean',
+			default: false,
+			description:
+				'Whether to emit, on the Conversation Events output, what a number shared with the WhatsApp Business app reports besides customer messages: replies a human typed in the app (field smb_message_echoes), Meta\'s history backfill (field history) and customers who changed their number. Connect that output to Call External Agent with Remember Conversations on: they are recorded and never answered.',
+		},
+		{
 			displayName: 'Download Media',
 			name: 'downloadMedia',
 			type: 'boolean',

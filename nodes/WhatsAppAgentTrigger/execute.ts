@@ -38,6 +38,14 @@ function callbackKey(item: INodeExecutionData): string | undefined {
 	return callbackClaimKey(String(item.json.phoneNumberId ?? ''), String(item.json.replyTo ?? ''), key);
 }
 
+/** Conversation events are claimed like messages (an echo recorded twice would be two turns). */
+function eventKey(item: INodeExecutionData): string | undefined {
+	const { messageId, phoneNumberId, event } = item.json;
+	return typeof messageId === 'string' && messageId !== ''
+		? `event:${String(event ?? '')}:${messageClaimKey(String(phoneNumberId ?? ''), messageId)}`
+		: undefined;
+}
+
 function ignoresDuplicates(context: IExecuteFunctions): boolean {
 	const options = (context.getNodeParameter('options', 0, {}) ?? {}) as IDataObject;
 	return options.ignoreDuplicates !== false;
@@ -47,11 +55,16 @@ export async function executeTrigger(context: IExecuteFunctions): Promise<INodeE
 	const messages = inputAt(context, 0).filter((item) => item.json[LEGACY_ORDER_CARRIER] !== true);
 	const statuses = inputAt(context, 1);
 	const callbacks = inputAt(context, 2);
+	const events = inputAt(context, 3);
 
 	const keyed = new Map<INodeExecutionData, string>();
 	if (ignoresDuplicates(context)) {
 		for (const item of messages) {
 			const key = messageKey(item);
+			if (key !== undefined) keyed.set(item, key);
+		}
+		for (const item of events) {
+			const key = eventKey(item);
 			if (key !== undefined) keyed.set(item, key);
 		}
 	}
@@ -60,7 +73,7 @@ export async function executeTrigger(context: IExecuteFunctions): Promise<INodeE
 		const key = callbackKey(item);
 		if (key !== undefined) keyed.set(item, key);
 	}
-	if (keyed.size === 0) return [messages, statuses, callbacks];
+	if (keyed.size === 0) return [messages, statuses, callbacks, events];
 
 	const node = context.getNode();
 	let duplicates: Set<string>;
@@ -71,16 +84,16 @@ export async function executeTrigger(context: IExecuteFunctions): Promise<INodeE
 		context.logger.warn(
 			`WhatsApp Agent Trigger "${node.name}": duplicate deliveries could not be checked across n8n processes, so this run goes on: ${reason}`,
 		);
-		return [messages, statuses, callbacks];
+		return [messages, statuses, callbacks, events];
 	}
-	if (duplicates.size === 0) return [messages, statuses, callbacks];
+	if (duplicates.size === 0) return [messages, statuses, callbacks, events];
 
 	const keep = (item: INodeExecutionData) => !duplicates.has(keyed.get(item) ?? '');
-	const dropped = [...messages, ...callbacks].filter((item) => !keep(item));
+	const dropped = [...messages, ...callbacks, ...events].filter((item) => !keep(item));
 	context.logger.info(
 		`WhatsApp Agent Trigger "${node.name}": ${dropped.length} delivery(ies) already handled in another run, not emitted again: ${dropped
 			.map((item) => String(item.json.messageId ?? item.json.replyTo ?? ''))
 			.join(', ')}`,
 	);
-	return [messages.filter(keep), statuses, callbacks.filter(keep)];
+	return [messages.filter(keep), statuses, callbacks.filter(keep), events.filter(keep)];
 }

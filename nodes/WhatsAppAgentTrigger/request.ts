@@ -16,6 +16,7 @@ export const WEBHOOK_CREDENTIAL = 'whatsAppWebhookApi';
 export const CLOUD_CREDENTIAL = 'whatsAppCloudApi';
 
 export interface TriggerOptions {
+	conversationEvents: boolean;
 	downloadMedia: boolean;
 	ignoreDuplicates: boolean;
 	mediaLinkTtlSeconds: number;
@@ -35,6 +36,7 @@ export function readOptions(context: IWebhookFunctions): TriggerOptions {
 	const ids = typeof options.phoneNumberIds === 'string' ? options.phoneNumberIds : '';
 	const statuses = Array.isArray(options.statuses) ? options.statuses.map(String) : [...STATUS_CHOICES];
 	return {
+		conversationEvents: options.conversationEvents === true,
 		downloadMedia: options.downloadMedia === true,
 		ignoreDuplicates: options.ignoreDuplicates !== false,
 		mediaLinkTtlSeconds: Math.round(positive(options.mediaLinkLifetimeMinutes, DEFAULT_MEDIA_LINK_MINUTES) * 60),
@@ -194,8 +196,9 @@ export function startRun(
 	messages: INodeExecutionData[],
 	statuses: INodeExecutionData[],
 	callbacks: INodeExecutionData[],
+	events: INodeExecutionData[] = [],
 ): IWebhookResponseData {
 	const legacyOrder = context.getWorkflowSettings?.().executionOrder !== 'v1';
 	const first = messages.length === 0 && legacyOrder ? [{ json: { [LEGACY_ORDER_CARRIER]: true } }] : messages;
-	return { noWebhookResponse: true, workflowData: [first, statuses, callbacks] };
+	return { noWebhookResponse: true, workflowData: [first, statuses, callbacks, events] };
 }

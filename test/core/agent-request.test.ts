@@ -26,7 +26,7 @@ const triggerItem = (name: string) => normalizeWebhook(fixture(name), hooks).mes
 const BODY_KEYS = [
 	'message', 'image', 'phone_number', 'reply_callback', 'message_id', 'type', 'name', 'timestamp', 'media',
 	'location', 'contacts', 'interactive', 'button', 'reaction', 'order', 'referral', 'context', 'conversation_id',
-	'phone_number_id', 'display_phone_number',
+	'phone_number_id', 'display_phone_number', 'messages', 'history',
 ];
 
 describe('buildAgentRequestBody', () => {
@@ -81,6 +81,9 @@ describe('buildAgentRequestBody', () => {
 		expect(Object.keys(body)).toEqual(BODY_KEYS);
 		for (const key of BODY_KEYS) expect(body[key as keyof typeof body]).not.toBeUndefined();
 		expect(body).toMatchObject({ message: '', image: null, reply_callback: null, message_id: null, conversation_id: '+15550001111' });
+		// SPEC §10: one message is a burst of one; no conversations kept, no history.
+		expect(body.messages).toEqual([{ phone_number: '+15550001111' }]);
+		expect(body.history).toBeNull();
 		expect(JSON.parse(serializeAgentRequestBody(body))).toEqual(body);
 	});
 

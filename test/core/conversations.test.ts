@@ -65,8 +65,9 @@ const CONV = conversationKey('106540352242922', '+16505551234');
 const text = (id: string, message: string) => ({ messageId: id, type: 'text', message, timestamp: '2026-12-06T10:00:00.000Z', waId: '16505551234' });
 
 describe('conversation keys', () => {
-	it('use the business-scoped user id when Meta sends one, else the number without +', () => {
-		expect(customerOf({ userId: 'US.13491208655302741918', waId: '16505551234' })).toBe('US.13491208655302741918');
+	it('use the number without + (echoes and backfills name customers by number), else the business-scoped user id', () => {
+		expect(customerOf({ userId: 'US.13491208655302741918', waId: '16505551234' })).toBe('16505551234');
+		expect(customerOf({ userId: 'US.13491208655302741918', phone_number: 'US.13491208655302741918', waId: null })).toBe('US.13491208655302741918');
 		expect(customerOf({ waId: '16505551234' })).toBe('16505551234');
 		expect(customerOf({ phone_number: '+16505551234' })).toBe('16505551234');
 		expect(CONV).toBe('106540352242922:16505551234');

@@ -459,7 +459,7 @@ describe('normalizeWebhook: odd input never throws and emits nothing for the odd
 
 	it('wrong object → ignored with the reason', () => {
 		const body = { ...loadFixture('text'), object: 'page' };
-		expect(normalizeWebhook(body)).toEqual({ messages: [], statuses: [], errors: [], ignored: '"object" is not "whatsapp_business_account"' });
+		expect(normalizeWebhook(body)).toEqual({ messages: [], statuses: [], errors: [], events: [], ignored: '"object" is not "whatsapp_business_account"' });
 	});
 
 	it('empty and missing arrays → nothing', () => {
@@ -472,7 +472,7 @@ describe('normalizeWebhook: odd input never throws and emits nothing for the odd
 			{ object: 'whatsapp_business_account', entry: [null, 3, { changes: { not: 'an array' } }] },
 		]) {
 			const result = normalizeWebhook(body);
-			expect(result).toEqual({ messages: [], statuses: [], errors: [] });
+			expect(result).toEqual({ messages: [], statuses: [], errors: [], events: [] });
 		}
 	});
 

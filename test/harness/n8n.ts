@@ -35,10 +35,11 @@ import {
 
 import { ExternalAgentApi } from '../../credentials/ExternalAgentApi.credentials';
 import { WhatsAppCloudApi } from '../../credentials/WhatsAppCloudApi.credentials';
+import { WhatsAppConversationsApi } from '../../credentials/WhatsAppConversationsApi.credentials';
 import { WhatsAppWebhookApi } from '../../credentials/WhatsAppWebhookApi.credentials';
 
 const CREDENTIAL_TYPES: Record<string, ICredentialType> = Object.fromEntries(
-	[new WhatsAppCloudApi(), new WhatsAppWebhookApi(), new ExternalAgentApi()].map((type) => [type.name, type]),
+	[new WhatsAppCloudApi(), new WhatsAppWebhookApi(), new ExternalAgentApi(), new WhatsAppConversationsApi()].map((type) => [type.name, type]),
 );
 
 export type CredentialsByType = Record<string, ICredentialDataDecryptedObject>;

@@ -75,7 +75,12 @@ describe('Call External Agent: description', () => {
 		expect(description.name).toBe('callExternalAgent');
 		expect(description.displayName).toBe('Call External Agent');
 		expect(description.usableAsTool).toBe(true);
-		expect(description.credentials).toEqual([{ name: 'externalAgentApi', required: false, testedBy: 'externalAgentApiTest' }]);
+		expect(description.credentials).toEqual([
+			{ name: 'externalAgentApi', required: false, testedBy: 'externalAgentApiTest' },
+			// Only with Remember Conversations on.
+			{ name: 'whatsAppConversationsApi', required: true, displayOptions: { show: { conversations: [true] } } },
+		]);
+		expect(description.outputNames).toEqual(['Reply', 'Handoff', 'Paused']);
 		expect(description.properties.find((property) => property.name === 'url')).toMatchObject({ type: 'string', required: true });
 		expect(description.icon).toEqual({ light: 'file:../../icons/external-agent.svg', dark: 'file:../../icons/external-agent.dark.svg' });
 	});

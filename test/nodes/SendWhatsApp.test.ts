@@ -80,7 +80,10 @@ describe('Send WhatsApp: description', () => {
 	it('is a usable-as-tool node with the fixed names', () => {
 		const { description } = new SendWhatsApp();
 		expect(description).toMatchObject({ name: 'sendWhatsApp', displayName: 'Send WhatsApp', usableAsTool: true });
-		expect(description.credentials).toEqual([{ name: 'whatsAppCloudApi', required: true }]);
+		expect(description.credentials).toEqual([
+			{ name: 'whatsAppCloudApi', required: true },
+			{ name: 'whatsAppConversationsApi', required: true, displayOptions: { show: { recordInConversation: ['agent', 'human'] } } },
+		]);
 		const operation = description.properties.find((property) => property.name === 'operation');
 		expect(operation?.default).toBe('sendAgentReply');
 		expect((operation?.options ?? []).map((option) => (option as { value: string }).value).sort()).toEqual(

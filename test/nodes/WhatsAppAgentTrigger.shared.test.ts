@@ -81,7 +81,7 @@ describe('WhatsApp Agent Trigger: duplicates across processes', () => {
 		const response = await deliverToWebhook(second.url('webhook'), body, SECRET);
 		expect(await response.json()).toMatchObject({ received: true, messages: 1, duplicates: 0 });
 		const again = await runOf(nodeSetup, second);
-		expect(again).toEqual([[], [], []]);
+		expect(again).toEqual([[], [], [], []]);
 
 		// And once more much later, from the first process after a restart.
 		resetDedupCaches();
@@ -148,7 +148,7 @@ describe('WhatsApp Agent Trigger: duplicates across processes', () => {
 
 		resetDedupCaches();
 		expect(await post(second, 'late-1')).toBe(202); // that process cannot know yet
-		expect(await runOf(nodeSetup, second)).toEqual([[], [], []]);
+		expect(await runOf(nodeSetup, second)).toEqual([[], [], [], []]);
 
 		// Another key, or none, is another reply.
 		expect(await post(second, 'late-2')).toBe(202);
@@ -189,7 +189,7 @@ describe('WhatsApp Agent Trigger: duplicates across processes', () => {
 		const nodeSetup = setup();
 		const status = { id: 'wamid.S', status: 'read', timestamp: '1749416383', recipient_id: '16505551234' };
 		const output = await runNodeOnInputs(nodeSetup, [[], [{ json: status }], []], 'webhook');
-		expect(output).toEqual([[], [{ json: status }], []]);
+		expect(output).toEqual([[], [{ json: status }], [], []]);
 		expect(store.statements.select).toBe(0);
 	});
 
@@ -215,7 +215,7 @@ describe('WhatsApp Agent Trigger: duplicates across processes', () => {
 
 	it('n8n running the trigger step on its own (no inputs) emits nothing and does not fail', async () => {
 		const output = await runNodeOnInputs(setup(), [], 'manual');
-		expect(output).toEqual([[], [], []]);
+		expect(output).toEqual([[], [], [], []]);
 	});
 
 	it('the shared set keeps the newest entries up to its bound', async () => {

@@ -97,17 +97,17 @@ async function waitFor<T>(probe: () => T | undefined, timeoutMs = 5000): Promise
 }
 
 describe('description', () => {
-	it('has the fixed names, three named outputs, four webhooks, and is not a tool', () => {
+	it('has the fixed names, the three fixed outputs and Conversation Events, four webhooks, and is not a tool', () => {
 		const { description, webhookMethods } = new WhatsAppAgentTrigger();
 		expect(description).toMatchObject({
 			name: 'whatsAppAgentTrigger',
 			displayName: 'WhatsApp Agent Trigger',
 			group: ['trigger'],
 			inputs: [],
-			outputNames: ['Messages', 'Statuses', 'Agent Callbacks'],
+			outputNames: ['Messages', 'Statuses', 'Agent Callbacks', 'Conversation Events'],
 			icon: { light: 'file:../../icons/whatsapp-agent.svg', dark: 'file:../../icons/whatsapp-agent.dark.svg' },
 		});
-		expect(description.outputs).toHaveLength(3);
+		expect(description.outputs).toHaveLength(4);
 		expect(description.usableAsTool).toBeFalsy();
 		expect(description.credentials).toEqual([
 			{ name: 'whatsAppWebhookApi', required: true, testedBy: 'whatsAppWebhookApiTest' },
@@ -125,7 +125,7 @@ describe('description', () => {
 		expect(notice?.displayName).toMatch(/Production URL.*\/webhook.*Verify Token.*messages/s);
 		const options = description.properties.find((property) => property.name === 'options');
 		expect((options?.options as Array<{ name: string }>).map((option) => option.name)).toEqual([
-			'downloadMedia', 'ignoreDuplicates', 'mediaLinkLifetimeMinutes', 'phoneNumberIds', 'replyCallbackLifetimeHours', 'skipSignatureCheck', 'statuses',
+			'conversationEvents', 'downloadMedia', 'ignoreDuplicates', 'mediaLinkLifetimeMinutes', 'phoneNumberIds', 'replyCallbackLifetimeHours', 'skipSignatureCheck', 'statuses',
 		]);
 	});
 });
@@ -750,7 +750,7 @@ describe('fuzz over real HTTP', () => {
 		expect(statuses.get(200)).toBeGreaterThan(200);
 		expect(server.logs.filter((log) => log.level === 'error')).toEqual([]);
 		for (const run of server.runs) {
-			expect(run.workflowData).toHaveLength(3);
+			expect(run.workflowData).toHaveLength(4);
 			expect(() => JSON.stringify(run.workflowData)).not.toThrow();
 		}
 		expect(server.runs.length).toBeGreaterThan(50);

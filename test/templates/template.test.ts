@@ -346,7 +346,12 @@ describe('credentials, webhook id and agent URL', () => {
 
 	test("every node's required credentials are referenced", () => {
 		for (const node of workingNodes) {
-			const required = (nodeTypeOf(node.type)!.description.credentials ?? []).filter((credential) => credential.required).map((credential) => credential.name);
+			// A credential shown only for some parameter values is required only then.
+			const shown = (credential: { displayOptions?: { show?: Record<string, unknown[] | undefined> } }) =>
+				Object.entries(credential.displayOptions?.show ?? {}).every(([name, values]) => (values ?? []).includes((node.parameters as Record<string, unknown>)[name]));
+			const required = (nodeTypeOf(node.type)!.description.credentials ?? [])
+				.filter((credential) => credential.required && shown(credential))
+				.map((credential) => credential.name);
 			for (const type of required) expect({ node: node.name, type, referenced: Boolean(node.credentials?.[type]) }).toEqual({ node: node.name, type, referenced: true });
 		}
 	});
@@ -392,7 +397,7 @@ describe('the pipeline (SPEC §1)', () => {
 	test('trigger Agent Callbacks (output 3) → Send Later Reply; Statuses (output 2) left free for the user', () => {
 		expect(targets(TRIGGER, 2)).toEqual([`${LATER_REPLY}:main:0`]);
 		expect(targets(TRIGGER, 1)).toEqual([]);
-		expect(new WhatsAppAgentTrigger().description.outputNames).toEqual(['Messages', 'Statuses', 'Agent Callbacks']);
+		expect(new WhatsAppAgentTrigger().description.outputNames).toEqual(['Messages', 'Statuses', 'Agent Callbacks', 'Conversation Events']);
 	});
 
 	test('nothing else is connected: the replies are the ends, no other edges exist', () => {

@@ -1,6 +1,7 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 import { optionsProperty, toProperty } from './common';
+import { recordInConversationProperties } from './conversation';
 import { interactiveProperties } from './interactive';
 import { markAsReadProperties } from './markAsRead';
 import { messageIdProperty } from './messageId';
@@ -30,5 +31,6 @@ export const sendWhatsAppProperties: INodeProperties[] = [
 	messageIdProperty,
 	...sendReactionProperties,
 	...markAsReadProperties,
+	...recordInConversationProperties,
 	optionsProperty,
 ];

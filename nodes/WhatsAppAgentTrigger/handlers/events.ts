@@ -13,7 +13,11 @@ import {
 	selectWebhookItems,
 	type InboundMessageItem,
 	type NormalizeHooks,
+	type Selection,
 } from '../../../core/inbound-normalizer';
+import type { ConversationEventItem } from '../../../core/conversation-events';
+import { messageClaimKey } from '../../../core/conversation-state';
+import type { DedupCache } from '../../../core/dedup-cache';
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../../core/webhook-signature';
 import { dedupCacheFor } from '../dedupRegistry';
 import { createMediaClient, fetchMedia, mediaFileName } from '../media';
@@ -27,6 +31,7 @@ import {
 	respondJson,
 	startRun,
 	triggerUrls,
+	type TriggerOptions,
 	type WebhookCredential,
 } from '../request';
 
@@ -83,6 +88,33 @@ async function attachMedia(context: IWebhookFunctions, items: INodeExecutionData
 	);
 }
 
+function seenCache(context: IWebhookFunctions, options: TriggerOptions): DedupCache | undefined {
+	const node = context.getNode();
+	return options.ignoreDuplicates ? dedupCacheFor(`${context.getWorkflow().id ?? ''}:${node.id}:${node.webhookId ?? ''}`) : undefined;
+}
+
+/**
+ * The conversation events to emit: the phone number filter and this process's duplicate
+ * filter apply as to messages; a changed-number `system` message then leaves Messages (it is
+ * an event, not something to answer).
+ */
+function selectEvents(
+	all: ConversationEventItem[],
+	options: TriggerOptions,
+	selection: Selection,
+	seen: DedupCache | undefined,
+): ConversationEventItem[] {
+	const allowed = (id: string) => options.phoneNumberIds.size === 0 || options.phoneNumberIds.has(id);
+	const events = all.filter((event) => {
+		if (!allowed(event.phoneNumberId)) return false;
+		if (event.event === 'identity_change' || event.messageId === '' || !seen) return true;
+		return !seen.checkAndAdd(`event:${event.event}:${messageClaimKey(event.phoneNumberId, event.messageId)}`);
+	});
+	const identity = new Set(events.filter((event) => event.event === 'identity_change').map((event) => event.messageId));
+	if (identity.size > 0) selection.messages = selection.messages.filter((message) => !identity.has(message.messageId));
+	return events;
+}
+
 export async function handleEvents(context: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const options = readOptions(context);
 	const raw = await rawBodyOf(context);
@@ -131,8 +163,10 @@ export async function handleEvents(context: IWebhookFunctions): Promise<IWebhook
 	const selection = selectWebhookItems(normalized, {
 		phoneNumberIds: options.phoneNumberIds,
 		statuses: options.statuses,
-		seen: options.ignoreDuplicates ? dedupCacheFor(`${context.getWorkflow().id ?? ''}:${node.id}:${node.webhookId ?? ''}`) : undefined,
+		seen: seenCache(context, options),
 	});
+
+	const events = options.conversationEvents ? selectEvents(normalized.events, options, selection, seenCache(context, options)) : [];
 
 	const receipt: IDataObject = {
 		received: true,
@@ -141,14 +175,15 @@ export async function handleEvents(context: IWebhookFunctions): Promise<IWebhook
 		duplicates: selection.duplicates,
 		filtered: selection.filtered,
 	};
+	if (events.length > 0) receipt.events = events.length;
 	if (normalized.ignored) receipt.ignored = normalized.ignored;
 	// Meta is answered before anything slow happens.
 	respondJson(context, 200, receipt);
 
-	if (selection.messages.length === 0 && selection.statuses.length === 0) return { noWebhookResponse: true };
+	if (selection.messages.length === 0 && selection.statuses.length === 0 && events.length === 0) return { noWebhookResponse: true };
 	for (const message of selection.messages) attachLinks(message, hooks);
 	const messages: INodeExecutionData[] = selection.messages.map((item) => ({ json: item as unknown as IDataObject }));
 	const statuses: INodeExecutionData[] = selection.statuses.map((item) => ({ json: item as unknown as IDataObject }));
 	if (options.downloadMedia) await attachMedia(context, messages);
-	return startRun(context, messages, statuses, []);
+	return startRun(context, messages, statuses, [], events.map((item) => ({ json: item as unknown as IDataObject })));
 }
