@@ -14,8 +14,8 @@ import type { ConversationStatus } from '../../core/conversation-handoff';
 import type { HistoryTurn } from '../../core/conversation-history';
 import type { TurnRole } from '../../core/conversation-records';
 import { conversationKey, customerOf, DEFAULT_RETENTION, type Conversations } from '../../core/conversation-state';
-import { openConversations, optionNumber, type ConversationStore } from '../shared/conversations';
-import { DEFAULT_HISTORY_TURNS, DEFAULT_PAUSE_MINUTES } from './conversationDescription';
+import { DEFAULT_HANDOFF_PAUSE_MINUTES, openConversations, optionNumber, type ConversationStore } from '../shared/conversations';
+import { DEFAULT_HISTORY_TURNS } from './conversationDescription';
 import { DEFAULT_BURST_OPTIONS } from '../../core/conversation-bursts';
 
 export interface ConversationSettings {
@@ -36,7 +36,7 @@ export function readConversationSettings(context: IExecuteFunctions): Conversati
 		maxWaitMs: Math.round(optionNumber(options, 'maxWaitSeconds', DEFAULT_BURST_OPTIONS.maxWaitMs / 1000) * 1000),
 		maxMessages: Math.floor(optionNumber(options, 'maxMessages', DEFAULT_BURST_OPTIONS.maxMessages, 1)),
 		historyTurns: Math.floor(optionNumber(options, 'historyTurns', DEFAULT_HISTORY_TURNS)),
-		pauseMinutes: optionNumber(options, 'pauseMinutes', DEFAULT_PAUSE_MINUTES, 0.01),
+		pauseMinutes: optionNumber(options, 'pauseMinutes', DEFAULT_HANDOFF_PAUSE_MINUTES, 0.01),
 		keepMessages: Math.floor(optionNumber(options, 'keepMessages', DEFAULT_RETENTION.keepMessages, 1)),
 		keepDays: optionNumber(options, 'keepDays', DEFAULT_RETENTION.keepDays, 1),
 	};
@@ -99,22 +99,35 @@ function burstItem(payload: string, fallback: IDataObject): IDataObject {
 	return fallback;
 }
 
-export async function planTurn(conversations: Conversations, item: IDataObject, settings: ConversationSettings): Promise<TurnPlan> {
+/** The first step, taken for every item of a run before any waits: so the messages of one delivery form one burst. */
+export type Admission =
+	| { kind: 'recorded' }
+	| { kind: 'paused'; status: ConversationStatus }
+	| { kind: 'admitted'; buffered: boolean };
+
+export async function admitTurn(conversations: Conversations, item: IDataObject, settings: ConversationSettings): Promise<Admission> {
 	if (typeof item.event === 'string') {
 		await recordEvent(conversations, item, settings);
 		return { kind: 'recorded' };
 	}
 	const conversation = conversationOf(item);
-	const messageId = String(item.messageId ?? '');
 	const status = await conversations.status(conversation);
 	if (status.paused) {
 		await conversations.recordCustomer(conversation, item as never, false);
 		return { kind: 'paused', status };
 	}
-	const buffered = settings.quietMs > 0 && messageId !== '';
+	const buffered = settings.quietMs > 0 && String(item.messageId ?? '') !== '';
 	await conversations.recordCustomer(conversation, item as never, buffered);
+	return { kind: 'admitted', buffered };
+}
+
+/** The second step: waits for the burst (when buffered) and reads the history. */
+export async function planTurn(conversations: Conversations, item: IDataObject, settings: ConversationSettings, admission: Admission): Promise<TurnPlan> {
+	if (admission.kind !== 'admitted') return admission;
+	const conversation = conversationOf(item);
+	const messageId = String(item.messageId ?? '');
 	let burst: IDataObject[] = [item];
-	if (buffered) {
+	if (admission.buffered) {
 		const outcome = await conversations.collect(conversation, messageId, `burst:${messageId}`, {
 			quietMs: settings.quietMs,
 			maxWaitMs: settings.maxWaitMs,

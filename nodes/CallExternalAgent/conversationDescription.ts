@@ -1,7 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 export const DEFAULT_HISTORY_TURNS = 20;
-export const DEFAULT_PAUSE_MINUTES = 60;
 // The numbers below are written out (n8n's lint wants literal defaults); they match
 // DEFAULT_BURST_OPTIONS (core/conversation-bursts.ts) and DEFAULT_RETENTION (core/conversation-state.ts).
 

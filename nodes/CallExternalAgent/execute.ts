@@ -30,11 +30,13 @@ import type { HttpRequester } from '../../core/http-transport';
 import type { ConversationStore } from '../shared/conversations';
 import { authenticatedRequester, plainRequester } from '../shared/transport';
 import {
+	admitTurn,
 	finishTurn,
 	openStore,
 	pausedItem,
 	planTurn,
 	readConversationSettings,
+	type Admission,
 	type ConversationSettings,
 	type TurnPlan,
 } from './conversation';
@@ -179,6 +181,7 @@ async function callForItem(
 	items: INodeExecutionData[],
 	itemIndex: number,
 	conversation: ConversationContext | undefined,
+	admission: { ok: true; value: Admission } | { ok: false; reason: string } | undefined,
 ): Promise<ItemResult> {
 	const item = (items[itemIndex].json ?? {}) as IDataObject;
 	// Conversation events from the trigger (echoes, history backfills, changed numbers) never reach the agent.
@@ -192,8 +195,10 @@ async function callForItem(
 	}
 	let plan: TurnPlan = { kind: 'call', burst: [item], history: [] };
 	let storeError: string | undefined;
-	if (conversation) {
-		const planned = await tryStore(context, conversation, 'read', async () => await planTurn(conversation.store.conversations, item, conversation.settings));
+	if (conversation && admission) {
+		const planned = admission.ok
+			? await tryStore(context, conversation, 'read', async () => await planTurn(conversation.store.conversations, item, conversation.settings, admission.value))
+			: admission;
 		if (planned.ok) plan = planned.value;
 		else if (typeof item.event === 'string') return {};
 		else storeError = planned.reason;
@@ -273,10 +278,23 @@ export async function executeCallExternalAgent(this: IExecuteFunctions): Promise
 	const output: INodeExecutionData[] = [];
 	const handoffs: INodeExecutionData[] = [];
 	const paused: INodeExecutionData[] = [];
+	// Every message of this run joins its conversation first, so one delivery of several
+	// messages is one burst (their runs would otherwise wait one after another).
+	const admissions: Array<Awaited<ReturnType<typeof tryStore<Admission>>> | undefined> = [];
+	if (conversation) {
+		for (const item of items) {
+			const json = (item.json ?? {}) as IDataObject;
+			admissions.push(
+				missingCustomerReason(json) && typeof json.event !== 'string'
+					? undefined
+					: await tryStore(this, conversation, 'read', async () => await admitTurn(conversation.store.conversations, json, conversation.settings)),
+			);
+		}
+	}
 	for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
 		let failure: unknown;
 		try {
-			const result = await callForItem(this, connection, items, itemIndex, conversation);
+			const result = await callForItem(this, connection, items, itemIndex, conversation, admissions[itemIndex]);
 			if (result.reply) output.push(result.reply);
 			if (result.handoff) handoffs.push(result.handoff);
 			if (result.paused) paused.push(result.paused);

@@ -30,7 +30,7 @@ import { markAsRead } from './operations/markAsRead';
 import { itemString, type OperationInput } from './operations/types';
 import { conversationKey, customerOf } from '../../core/conversation-state';
 import type { CanonicalMessage } from '../../core/canonical-message';
-import { openConversations, type ConversationStore } from '../shared/conversations';
+import { DEFAULT_HANDOFF_PAUSE_MINUTES, openConversations, type ConversationStore } from '../shared/conversations';
 
 /**
  * Parts delivered in this process, so that n8n's "Retry On Fail" (which runs the node again
@@ -122,6 +122,12 @@ async function recordSent(
 			const minutes = Number(input.context.getNodeParameter('humanPauseMinutes', input.itemIndex, 60));
 			await conversations.pause(conversation, { minutes: Number.isFinite(minutes) ? minutes : 60, by: 'human', reason: 'A human answered through Send WhatsApp' });
 		}
+		const handoff = (input.item.json as IDataObject).handoff as IDataObject | undefined;
+		if (role === 'agent' && handoff && typeof handoff === 'object') {
+			// The agent asked for a human in a reply it posted to reply_callback.
+			const reason = typeof handoff.reason === 'string' ? handoff.reason : undefined;
+			await conversations.pause(conversation, { minutes: DEFAULT_HANDOFF_PAUSE_MINUTES, by: 'agent', reason });
+		}
 	} catch (error) {
 		store.failed(error);
 		// The messages are out; failing the item now would make a retry send them again.
@@ -139,7 +145,15 @@ async function sendItem(
 ): Promise<INodeExecutionData[]> {
 	const { context, itemIndex } = input;
 	const wanted = MESSAGE_BUILDERS[operation](input);
-	if ('skip' in wanted) return [];
+	const role = store ? (context.getNodeParameter('recordInConversation', itemIndex, 'no') as string) : 'no';
+	if ('skip' in wanted) {
+		// Nothing to send, but a reply_callback handoff without a message still pauses the bot.
+		if (store && role === 'agent' && (input.item.json as IDataObject).handoff) {
+			const options = readOptions(context, itemIndex);
+			await recordSent(input, store, role, { messages: [], to: recipientLabel(resolveRecipient(input)), phoneNumberId: senderOf(input, options, account), messageIds: [] });
+		}
+		return [];
+	}
 	const messages =
 		wanted.field === ''
 			? wanted.messages.map((message) => parseCanonicalMessage(message, ''))
@@ -172,7 +186,6 @@ async function sendItem(
 		pauseMs: options.pauseBetweenMessages,
 		sleep,
 	});
-	const role = store ? (input.context.getNodeParameter('recordInConversation', itemIndex, 'no') as string) : 'no';
 	if (store && (role === 'agent' || role === 'human')) {
 		await recordSent(input, store, role, { messages, to, phoneNumberId, messageIds: messages.map((_, index) => {
 			// A message split into several parts is one turn, under its first part's id.

@@ -12,6 +12,9 @@ import { authenticatedRequester } from './transport';
 
 export const CONVERSATIONS_CREDENTIAL = 'whatsAppConversationsApi';
 
+/** How long a handoff keeps the bot out when no node setting says otherwise (Call External Agent's default). */
+export const DEFAULT_HANDOFF_PAUSE_MINUTES = 60;
+
 export interface ConversationStore {
 	conversations: Conversations;
 	/** Call when a store call failed: a deleted table is looked up (or created) again next time. */

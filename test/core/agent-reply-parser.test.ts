@@ -96,6 +96,34 @@ describe('parseAgentReply: no reply', () => {
 	});
 });
 
+describe('parseAgentReply: handoff (SPEC §10)', () => {
+	it('{"type": "handoff"} alone: no message, a handoff without a reason', () => {
+		expect(parseAgentReply({ type: 'handoff' })).toEqual({ noReply: true, messages: [], handoff: { reason: null } });
+		expect(parseAgentReply('{"type":"hand_off"}')).toEqual({ noReply: true, messages: [], handoff: { reason: null } });
+	});
+
+	it('with a reason and a message for the customer (text or any accepted form)', () => {
+		expect(parseAgentReply({ type: 'handoff', reason: ' refund ', message: 'A colleague will write to you.' })).toEqual({
+			noReply: false,
+			messages: [{ type: 'text', text: 'A colleague will write to you.' }],
+			handoff: { reason: 'refund' },
+		});
+		expect(parseAgentReply({ type: 'handoff', message: { image: 'https://cdn.example.com/wait.png', caption: 'One moment' } }).messages).toEqual([
+			{ type: 'image', url: 'https://cdn.example.com/wait.png', caption: 'One moment' },
+		]);
+	});
+
+	it('inside a list or a wrapper, beside other messages', () => {
+		const reply = parseAgentReply({ messages: ['Let me check.', { type: 'handoff', reason: 'stock' }] });
+		expect(reply).toEqual({ noReply: false, messages: [{ type: 'text', text: 'Let me check.' }], handoff: { reason: 'stock' } });
+		expect(parseAgentReply({ content: { type: 'handoff' } }).handoff).toEqual({ reason: null });
+	});
+
+	it('an ordinary reply has no handoff', () => {
+		expect('handoff' in parseAgentReply('Hello')).toBe(false);
+	});
+});
+
 describe('parseAgentReply: errors', () => {
 	const unrecognised: Array<[string, unknown, RegExp, { contentType?: string }?]> = [
 		['an object with no known field', { foo: 1, bar: 2 }, /none of the fields.*foo, bar/],

@@ -161,6 +161,15 @@ describe('Conversations: burst buffering', () => {
 		expect(runs.reduce((sum, [reply]) => sum + reply.length, 0)).toBe(agent.requests.length);
 	});
 
+	it('several messages in one delivery (one n8n run) are one burst', async () => {
+		const from = newCustomer();
+		const [reply] = await runNode(agentSetup({ quietSeconds: 0.2 }), [messageItem('one', from, 'wamid.O1'), messageItem('two', from, 'wamid.O2')], 'webhook');
+		expect(agent.requests).toHaveLength(1);
+		expect(agent.requests[0].json.message).toBe('one\ntwo');
+		expect(reply).toHaveLength(1);
+		expect(reply[0].pairedItem).toEqual({ item: 1 });
+	});
+
 	it('with the quiet time at 0 every message is its own call', async () => {
 		const from = newCustomer();
 		const setup = agentSetup({ quietSeconds: 0 });
@@ -311,6 +320,23 @@ describe('Conversations: human takeover', () => {
 		const [afterResume] = await execution(setup, messageItem('Thanks Marco', from, 'wamid.R4'));
 		expect(afterResume).toHaveLength(1);
 		expect(agent.requests.map((request) => request.json.message)).toEqual(['Billing problem', 'Still there?', 'Thanks Marco']);
+	});
+
+	it('a handoff the agent posts later to reply_callback pauses the bot through Send Later Reply', async () => {
+		const from = newCustomer();
+		const later = { phone_number: `+${from}`, phoneNumberId: PN, replyTo: 'wamid.L1', messages: [], noReply: true, handoff: { reason: 'needs a manager' }, callback: {} };
+		const output = await runNode(
+			{
+				nodeType: new SendWhatsApp(),
+				parameters: { operation: 'sendAgentReply', recordInConversation: 'agent' },
+				credentials: { whatsAppCloudApi: graph.credentials(), whatsAppConversationsApi: conversationsCredential() },
+			},
+			[{ json: later as unknown as IDataObject }],
+		);
+		expect(output).toEqual([[]]);
+		expect(graph.sent).toHaveLength(0);
+		const [[state]] = await conversationNode('get', from);
+		expect(state.json).toMatchObject({ paused: true, pausedBy: 'agent', reason: 'needs a manager' });
 	});
 
 	it('Send WhatsApp "Sent by a Human" pauses the bot for that conversation', async () => {

@@ -104,5 +104,7 @@ export async function handleReplyCallback(context: IWebhookFunctions): Promise<I
 		noReply: reply.noReply,
 		callback: { receivedAt: new Date().toISOString(), expiresAt: expires, idempotencyKey: idempotencyKey || null },
 	};
+	// A later {"type": "handoff"}: Send WhatsApp with Record in Conversation pauses the bot for it.
+	if (reply.handoff) item.handoff = { reason: reply.handoff.reason };
 	return startRun(context, [], [], [{ json: item }]);
 }
