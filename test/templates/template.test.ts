@@ -410,6 +410,8 @@ describe('the pipeline (SPEC §1)', () => {
 			[
 				`${TRIGGER}[main:0] → ${MARK_READ}[main:0]`,
 				`${TRIGGER}[main:2] → ${LATER_REPLY}[main:0]`,
+				// Conversation Events (emitted only with the trigger's option on) are recorded by the agent node.
+				`${TRIGGER}[main:3] → ${AGENT}[main:0]`,
 				`${MARK_READ}[main:0] → ${AGENT}[main:0]`,
 				`${AGENT}[main:0] → ${REPLY}[main:0]`,
 			].sort(),
@@ -426,6 +428,13 @@ describe('the pipeline (SPEC §1)', () => {
 			// Send Agent Reply reads the recipient from the item: no "to" to fill in.
 			expect(byName(name).parameters.to ?? '').toBe('');
 		}
+	});
+
+	test('conversations are a visible, explained step that needs no credential until turned on', () => {
+		expect(byName(AGENT).parameters.conversations ?? false).toBe(false);
+		expect(new CallExternalAgent().description.outputNames).toEqual(['Reply', 'Handoff', 'Paused']);
+		const note = template.nodes.find((node) => node.type === STICKY_NOTE && /Remember Conversations/.test(String(node.parameters.content)));
+		expect(String(note?.parameters.content)).toMatch(/Handoff.*Paused.*Conversation Events/s);
 	});
 
 	test('sticky notes explain the steps (at least one per step) and are not connected', () => {
