@@ -7,7 +7,8 @@ export const DEFAULT_FALLBACK_MESSAGE = 'Sorry, something went wrong — please 
 export const ON_AGENT_ERROR = ['fail', 'fallback', 'continue'] as const;
 export type OnAgentError = (typeof ON_AGENT_ERROR)[number];
 
-export const callExternalAgentProperties: INodeProperties[] = [
+/** Version 1's parameters: everything but conversations. */
+export const callExternalAgentPropertiesV1: INodeProperties[] = [
 	{
 		displayName: 'Agent URL',
 		name: 'url',
@@ -60,7 +61,6 @@ export const callExternalAgentProperties: INodeProperties[] = [
 		description: 'The text the customer gets when the agent fails',
 		displayOptions: { show: { onAgentError: ['fallback'] } },
 	},
-	...conversationProperties,
 	{
 		displayName: 'Options',
 		name: 'options',
@@ -110,4 +110,11 @@ export const callExternalAgentProperties: INodeProperties[] = [
 			},
 		],
 	},
+];
+
+/** Version 1.1: Remember Conversations before the options. */
+export const callExternalAgentProperties: INodeProperties[] = [
+	...callExternalAgentPropertiesV1.slice(0, -1),
+	...conversationProperties,
+	...callExternalAgentPropertiesV1.slice(-1),
 ];

@@ -25,6 +25,7 @@ import {
 	type INodeListSearchResult,
 	type INodeParameters,
 	type INodeType,
+	type IVersionedNodeType,
 	type IWebhookData,
 	type IWebhookDescription,
 	type IWebhookResponseData,
@@ -45,7 +46,10 @@ const CREDENTIAL_TYPES: Record<string, ICredentialType> = Object.fromEntries(
 export type CredentialsByType = Record<string, ICredentialDataDecryptedObject>;
 
 export interface NodeSetup {
-	nodeType: INodeType;
+	/** A node class, or a versioned one (then `version`, default its default version, picks the class). */
+	nodeType: INodeType | IVersionedNodeType;
+	/** The node's typeVersion (default: the newest of the class, or the versioned node's default). */
+	version?: number;
 	parameters?: INodeParameters;
 	credentials?: CredentialsByType;
 	/** n8n's "Settings → On Error → Continue" */
@@ -97,12 +101,16 @@ function credentialsHelper(credentials: CredentialsByType, onRead?: (type: strin
 	};
 }
 
-function buildWorkflow(setup: NodeSetup): { workflow: Workflow; node: INode } {
+/** The node class that runs: for a versioned node, the one of `setup.version`. */
+export function typeOf(setup: NodeSetup): INodeType {
 	const { nodeType } = setup;
+	return 'nodeVersions' in nodeType ? nodeType.getNodeType(setup.version) : nodeType;
+}
+
+function buildWorkflow(setup: NodeSetup): { workflow: Workflow; node: INode } {
+	const nodeType = typeOf(setup);
 	const description = nodeType.description;
-	const version = Array.isArray(description.version)
-		? Math.max(...description.version)
-		: description.version;
+	const version = setup.version ?? (Array.isArray(description.version) ? Math.max(...description.version) : description.version);
 	const nodeBase = {
 		id: 'node-under-test',
 		name: setup.nodeName ?? description.defaults.name ?? description.displayName,
@@ -133,7 +141,7 @@ function buildWorkflow(setup: NodeSetup): { workflow: Workflow; node: INode } {
 		...(setup.continueOnFail ? { onError: setup.onError ?? ('continueRegularOutput' as const), continueOnFail: true } : {}),
 	};
 	const nodeTypes = {
-		getByName: () => nodeType,
+		getByName: () => setup.nodeType,
 		getByNameAndVersion: () => nodeType,
 		getKnownTypes: () => ({}),
 	};
@@ -237,10 +245,11 @@ export async function runNodeOnInputs(
 	mode: WorkflowExecuteMode = 'manual',
 	logs?: Array<{ level: string; message: string }>,
 ): Promise<INodeExecutionData[][]> {
-	if (!setup.nodeType.execute) throw new Error('This node has no execute()');
+	const nodeType = typeOf(setup);
+	if (!nodeType.execute) throw new Error('This node has no execute()');
 	const context = executeContextFor(setup, inputs, mode);
 	if (logs) captureLogs(context, logs);
-	const output = await setup.nodeType.execute.call(context);
+	const output = await nodeType.execute.call(context);
 	return output as INodeExecutionData[][];
 }
 
@@ -251,7 +260,7 @@ export async function runListSearch(
 	filter?: string,
 	paginationToken?: string,
 ): Promise<INodeListSearchResult> {
-	const search = setup.nodeType.methods?.listSearch?.[method];
+	const search = typeOf(setup).methods?.listSearch?.[method];
 	if (!search) throw new Error(`No methods.listSearch.${method}`);
 	const { workflow, node } = buildWorkflow(setup);
 	const context = new LoadOptionsContext(workflow, node, additionalData(setup), 'parameters');
@@ -284,7 +293,7 @@ export async function runWebhookMethod(
 ): Promise<boolean> {
 	const { workflow, node } = buildWorkflow(setup);
 	const name = options.webhookName ?? 'default';
-	const description = setup.nodeType.description.webhooks?.find((webhook) => webhook.name === name);
+	const description = typeOf(setup).description.webhooks?.find((webhook) => webhook.name === name);
 	if (!description) throw new Error(`No webhook named ${name}`);
 	const webhookData = {
 		httpMethod: description.httpMethod,
@@ -307,7 +316,7 @@ export async function runWebhookMethod(
 		webhookData,
 	);
 	if (options.logs) captureLogs(context, options.logs);
-	const fn = setup.nodeType.webhookMethods?.[name]?.[method];
+	const fn = typeOf(setup).webhookMethods?.[name]?.[method];
 	if (!fn) throw new Error(`No webhookMethods.${name}.${method}`);
 	return (await fn.call(context)) as boolean;
 }
@@ -342,7 +351,7 @@ export interface WebhookServer {
  * the node runs, as n8n does), then `webhook()` with a real WebhookContext.
  */
 export async function startWebhookServer(setup: NodeSetup): Promise<WebhookServer> {
-	const { nodeType } = setup;
+	const nodeType = typeOf(setup);
 	const webhooks = (nodeType.description.webhooks ?? []) as IWebhookDescription[];
 	const runs: EmittedRun[] = [];
 	const logs: Array<{ level: string; message: string }> = [];

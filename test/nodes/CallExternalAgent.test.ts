@@ -8,7 +8,7 @@ import { readFileSync } from 'fs';
 import http from 'http';
 import type { AddressInfo } from 'net';
 import { join } from 'path';
-import type { ICredentialsDecrypted, IDataObject, INodeExecutionData, INodeParameters } from 'n8n-workflow';
+import type { ICredentialsDecrypted, IDataObject, INodeExecutionData, INodeParameters, INodeType } from 'n8n-workflow';
 
 import { signAgentRequest } from '../../core/agent-request';
 import { normalizeWebhook } from '../../core/inbound-normalizer';
@@ -69,7 +69,8 @@ async function runError(parameters: INodeParameters = {}, input = triggerItems()
 }
 
 describe('Call External Agent: description', () => {
-	const { description } = new CallExternalAgent();
+	const versioned = new CallExternalAgent();
+	const { description } = versioned.getNodeType(1.1) as INodeType;
 
 	it('has the fixed names, an optional tested credential and is usable as a tool', () => {
 		expect(description.name).toBe('callExternalAgent');
@@ -83,10 +84,24 @@ describe('Call External Agent: description', () => {
 		expect(description.outputNames).toEqual(['Reply', 'Handoff', 'Paused']);
 		expect(description.properties.find((property) => property.name === 'url')).toMatchObject({ type: 'string', required: true });
 		expect(description.icon).toEqual({ light: 'file:../../icons/external-agent.svg', dark: 'file:../../icons/external-agent.dark.svg' });
+		// New workflows get 1.1; saved ones keep the version they were made with.
+		expect(versioned.description).toMatchObject({ name: 'callExternalAgent', defaultVersion: 1.1 });
+		expect(Object.keys(versioned.nodeVersions).map(Number).sort()).toEqual([1, 1.1]);
+	});
+
+	it('version 1 keeps its one output and parameters, so a saved error branch stays on the error output', () => {
+		const v1 = versioned.getNodeType(1).description;
+		expect(v1.outputs).toEqual(['main']);
+		expect(v1.outputNames).toBeUndefined();
+		expect(v1.credentials).toEqual([{ name: 'externalAgentApi', required: false, testedBy: 'externalAgentApiTest' }]);
+		expect(v1.properties.map((property) => property.name)).toEqual(['url', 'notice', 'onAgentError', 'fallbackMessage', 'options']);
+		expect(description.properties.map((property) => property.name)).toEqual([
+			'url', 'notice', 'onAgentError', 'fallbackMessage', 'conversations', 'conversationsNotice', 'conversationOptions', 'options',
+		]);
 	});
 
 	it('tests the credential without calling anything', async () => {
-		const test = new CallExternalAgent().methods.credentialTest.externalAgentApiTest;
+		const test = new CallExternalAgent().getNodeType(1.1).methods!.credentialTest!.externalAgentApiTest;
 		const check = (data: IDataObject) => test.call({} as never, { id: '1', name: 'agent', type: 'externalAgentApi', data } as ICredentialsDecrypted);
 		expect(await check({ authentication: 'bearer', bearerToken: TOKEN })).toMatchObject({ status: 'OK' });
 		expect(await check({ authentication: 'bearer', bearerToken: '' })).toEqual({ status: 'Error', message: expect.stringMatching(/Bearer Token is empty/) });

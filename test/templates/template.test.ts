@@ -60,7 +60,8 @@ interface Template {
 const raw = readFileSync(TEMPLATE_PATH, 'utf8');
 const template = JSON.parse(raw) as Template;
 
-const ourNodeTypes: INodeType[] = [new WhatsAppAgentTrigger(), new CallExternalAgent(), new SendWhatsApp()];
+// The versions the template uses (Call External Agent is a versioned node: its 1.1 has conversations).
+const ourNodeTypes: INodeType[] = [new WhatsAppAgentTrigger(), new CallExternalAgent().getNodeType(1.1), new SendWhatsApp()];
 const ourNodes = new Map(ourNodeTypes.map((nodeType) => [`${PACKAGE}.${nodeType.description.name}`, nodeType]));
 const ourCredentials = new Map<string, ICredentialType>(
 	[new WhatsAppCloudApi(), new WhatsAppWebhookApi(), new ExternalAgentApi()].map((credential) => [credential.name, credential]),
@@ -432,7 +433,8 @@ describe('the pipeline (SPEC §1)', () => {
 
 	test('conversations are a visible, explained step that needs no credential until turned on', () => {
 		expect(byName(AGENT).parameters.conversations ?? false).toBe(false);
-		expect(new CallExternalAgent().description.outputNames).toEqual(['Reply', 'Handoff', 'Paused']);
+		expect(byName(AGENT).typeVersion).toBe(1.1);
+		expect(new CallExternalAgent().getNodeType(1.1).description.outputNames).toEqual(['Reply', 'Handoff', 'Paused']);
 		const note = template.nodes.find((node) => node.type === STICKY_NOTE && /Remember Conversations/.test(String(node.parameters.content)));
 		expect(String(note?.parameters.content)).toMatch(/Handoff.*Paused.*Conversation Events/s);
 	});
