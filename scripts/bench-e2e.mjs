@@ -12,6 +12,13 @@
  *  - plain     Webhook (POST, static parameters) → HTTP Request to the agent (the message object,
  *              one expression) → HTTP Request to the Graph API /messages (to + agent's text, one
  *              expression). The minimum that moves a message to an agent and its answer back.
+ *  - memory    (--workflows=…,memory) the template with Call External Agent's Remember
+ *              Conversations on, bursts off (quiet time 0), 20 history turns: each message reads
+ *              the conversation's pause state and history and records both sides, in this
+ *              n8n's data table through its public API (an API key made after boot).
+ *  - burst     (--workflows=…,burst) the same with a 0.3 s quiet time: one burst per message
+ *              under this closed loop, so it shows what waiting for a burst costs (latency
+ *              ≥ the quiet time by design; CPU per message is the figure to compare).
  *  - fair      the same, with one harmless expression on the Webhook node (Response Code
  *              `={{ 200 }}`): n8n 2.41 then acquires an expression isolate in the webhook phase,
  *              which it always does for a community trigger (live-webhooks.js
@@ -30,7 +37,7 @@
  * per-node timeline of sampled executions read from n8n's database.
  *
  * usage: node scripts/bench-e2e.mjs [--duration=20] [--warmup=5] [--concurrency=1,8,32]
- *          [--engines=vm,legacy] [--workflows=ours,plain,fair[,noread]] [--rounds=1] [--samples=40]
+ *          [--engines=vm,legacy] [--workflows=ours,plain,fair[,noread,memory,burst]] [--rounds=1] [--samples=40]
  *          [--keep] [--verbose]
  *   --engines   one n8n boot each: vm (n8n's default), legacy, vm-lazy (vm with
  *               N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true), quickjs
@@ -108,7 +115,7 @@ function parseArgs(argv) {
 		} else throw new Error(`Unknown option ${arg} (try --help)`);
 	}
 	if (!(options.duration > 0) || !(options.warmup >= 0)) throw new Error('--duration must be > 0 and --warmup >= 0 (seconds)');
-	if (options.workflows.length === 0 || options.workflows.some((w) => !['ours', 'plain', 'fair', 'noread'].includes(w))) throw new Error('--workflows takes ours, plain, fair, noread');
+	if (options.workflows.length === 0 || options.workflows.some((w) => !(w in WORKFLOWS))) throw new Error(`--workflows takes ${Object.keys(WORKFLOWS).join(', ')}`);
 	if (!Number.isInteger(options.rounds) || options.rounds < 1) throw new Error('--rounds takes a positive integer');
 	if (options.concurrency.some((c) => !Number.isInteger(c) || c < 1)) throw new Error('--concurrency takes positive integers, e.g. 1,8,32');
 	if (options.engines.some((e) => !(e in ENGINES))) throw new Error(`--engines takes ${Object.keys(ENGINES).join(', ')}`);
@@ -209,7 +216,8 @@ function listen(handler) {
 // ------------------------------------------------------------------------------------------
 // Workflows and credentials
 
-const CREDENTIAL_IDS = { whatsAppWebhookApi: 'benchWebhookCred', whatsAppCloudApi: 'benchCloudApiCrd', externalAgentApi: 'benchAgentCredId' };
+const CREDENTIAL_IDS = { whatsAppWebhookApi: 'benchWebhookCred', whatsAppCloudApi: 'benchCloudApiCrd', externalAgentApi: 'benchAgentCredId', whatsAppConversationsApi: 'benchConversCred' };
+const CONVERSATIONS_CREDENTIAL_NAME = 'WhatsApp Conversations';
 
 function credentials(graphBaseUrl) {
 	return [
@@ -221,6 +229,8 @@ function credentials(graphBaseUrl) {
 			data: { accessToken: ACCESS_TOKEN, phoneNumberId: PHONE_NUMBER_ID, businessAccountId: WABA_ID, apiVersion: API_VERSION, graphApiBaseUrl: graphBaseUrl },
 		},
 		{ id: CREDENTIAL_IDS.externalAgentApi, name: 'External Agent', type: 'externalAgentApi', data: { authentication: 'none' } },
+		// Filled in with this n8n's URL and a fresh API key once it runs (withConversationsKey).
+		{ id: CREDENTIAL_IDS.whatsAppConversationsApi, name: CONVERSATIONS_CREDENTIAL_NAME, type: 'whatsAppConversationsApi', data: { baseUrl: 'http://127.0.0.1:1/api/v1', apiKey: 'placeholder' } },
 	];
 }
 
@@ -244,7 +254,38 @@ function ourWorkflow(agentUrl, variant = 'ours') {
 		workflow.connections[TRIGGER].main[0] = [{ node: AGENT, type: 'main', index: 0 }];
 		delete workflow.connections[MARK_READ];
 	}
+	if (variant === 'memory' || variant === 'burst') {
+		workflow.id = WORKFLOWS[variant].id;
+		workflow.name = `${TEMPLATE.name} (bench: ${WORKFLOWS[variant].label})`;
+		workflow.nodes.find((node) => node.name === TRIGGER).webhookId = WORKFLOWS[variant].webhookId;
+		const agent = workflow.nodes.find((node) => node.name === AGENT);
+		agent.parameters.conversations = true;
+		agent.parameters.conversationOptions = { quietSeconds: variant === 'burst' ? 0.3 : 0, historyTurns: 20 };
+		agent.credentials = { ...agent.credentials, whatsAppConversationsApi: { id: CREDENTIAL_IDS.whatsAppConversationsApi, name: CONVERSATIONS_CREDENTIAL_NAME } };
+	}
 	return workflow;
+}
+
+/** What a user does once for conversations: an owner, an n8n API key, pasted into the credential. */
+async function withConversationsKey(n8n) {
+	const call = async (method, path, body, cookie) => {
+		const response = await fetch(`${n8n.baseUrl}/rest${path}`, {
+			method,
+			headers: { ...(cookie ? { cookie } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+			body: body ? JSON.stringify(body) : undefined,
+		});
+		if (!response.ok) throw new Error(`n8n answered ${response.status} to ${method} /rest${path}: ${(await response.text()).slice(0, 200)}`);
+		return { response, json: await response.json() };
+	};
+	const owner = await call('POST', '/owner/setup', { email: 'bench@example.com', firstName: 'Bench', lastName: 'Owner', password: 'Bench-Owner-Password-1' });
+	const cookie = owner.response.headers.get('set-cookie')?.split(';')[0];
+	const scopes = (await call('GET', '/api-keys/scopes', undefined, cookie)).json.data;
+	const key = (await call('POST', '/api-keys', { label: 'bench conversations', scopes, expiresAt: null }, cookie)).json.data.rawApiKey;
+	await call('PATCH', `/credentials/${CREDENTIAL_IDS.whatsAppConversationsApi}`, {
+		name: CONVERSATIONS_CREDENTIAL_NAME,
+		type: 'whatsAppConversationsApi',
+		data: { baseUrl: `${n8n.baseUrl}/api/v1`, apiKey: key, tableName: 'WhatsApp Agent conversations' },
+	}, cookie);
 }
 
 const WORKFLOWS = {
@@ -252,6 +293,8 @@ const WORKFLOWS = {
 	plain: { id: 'BenchBaselinePln', label: 'baseline', path: 'bench-baseline-plain', webhookId: '5a0f8c6e-1b2d-4e3f-9a8b-7c6d5e4f3a21' },
 	fair: { id: 'BenchBaselineFai', label: 'fair baseline', path: 'bench-baseline-fair', webhookId: '6b1a9d7f-2c3e-4f5a-8b9c-8d7e6f5a4b32' },
 	noread: { id: 'BenchTplNoMarkRd', label: 'ours without Mark as Read', webhookId: '7c2b0e8a-3d4f-4a6b-9c8d-9e8f7a6b5c43' },
+	memory: { id: 'BenchTplMemoryOn', label: 'ours + conversations (history, no bursts)', webhookId: '8d3c1f9b-4e5a-4b7c-8d9e-0f9a8b7c6d54' },
+	burst: { id: 'BenchTplBurstsOn', label: 'ours + conversations + 0.3 s bursts', webhookId: '9e4d2a0c-5f6b-4c8d-9e0f-1a0b9c8d7e65' },
 };
 
 /** Webhook → HTTP Request (agent) → HTTP Request (Graph API /messages), n8n's own nodes only. */
@@ -536,13 +579,14 @@ async function bootN8n({ runtime, engine, graphBaseUrl, agentUrl, options }) {
 		writeFileSync(credFile, JSON.stringify(credentials(graphBaseUrl)));
 		await n8n.cli(['import:credentials', `--input=${credFile}`]);
 		const workflows = [ourWorkflow(agentUrl), baselineWorkflow('plain', agentUrl, graphBaseUrl), baselineWorkflow('fair', agentUrl, graphBaseUrl)];
-		if (options.workflows.includes('noread')) workflows.push(ourWorkflow(agentUrl, 'noread'));
+		for (const variant of ['noread', 'memory', 'burst']) if (options.workflows.includes(variant)) workflows.push(ourWorkflow(agentUrl, variant));
 		const wfFile = join(userFolder, 'workflows.json');
 		writeFileSync(wfFile, JSON.stringify(workflows));
 		await n8n.cli(['import:workflow', `--input=${wfFile}`]);
 		for (const workflow of workflows) await n8n.cli(['publish:workflow', `--id=${workflow.id}`]);
 		const imported = Date.now();
 		await n8n.start();
+		if (options.workflows.includes('memory') || options.workflows.includes('burst')) await withConversationsKey(n8n);
 		// 2.41 activates published workflows in the background: wait until each webhook answers a real message.
 		for (const which of Object.keys(WORKFLOWS).filter((key) => workflows.some((workflow) => workflow.id === WORKFLOWS[key].id))) {
 			const deadline = Date.now() + 60_000;
@@ -571,7 +615,7 @@ const clientAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
 function webhookUrl(n8n, which) {
 	if (which === 'ours') return `${n8n.baseUrl}/webhook/${OUR_WEBHOOK_ID}/webhook`;
-	if (which === 'noread') return `${n8n.baseUrl}/webhook/${WORKFLOWS.noread.webhookId}/webhook`;
+	if (WORKFLOWS[which].webhookId && !WORKFLOWS[which].path) return `${n8n.baseUrl}/webhook/${WORKFLOWS[which].webhookId}/webhook`;
 	return `${n8n.baseUrl}/webhook/${WORKFLOWS[which].path}`;
 }
 
@@ -722,7 +766,7 @@ async function measure(n8n, which, concurrency, options, tag) {
 const parseDbTime = (value) => (value ? Date.parse(`${String(value).replace(' ', 'T')}${/Z|[+-]\d\d:?\d\d$/.test(String(value)) ? '' : 'Z'}`) : NaN);
 
 function messageIdOf(which, runData) {
-	if (which === 'ours' || which === 'noread') return runData[TRIGGER]?.[0]?.data?.main?.[0]?.[0]?.json?.messageId;
+	if (!WORKFLOWS[which].path) return runData[TRIGGER]?.[0]?.data?.main?.[0]?.[0]?.json?.messageId;
 	return runData.Webhook?.[0]?.data?.main?.[0]?.[0]?.json?.body?.entry?.[0]?.changes?.[0]?.value?.messages?.[0]?.id;
 }
 
@@ -846,6 +890,27 @@ function summaryRows(cellList) {
 			'ours/plain': ratio(plain),
 			'ours/fair': ratio(fair),
 			'target ≥0.83 (fair)': ratio(fair) === null ? '' : ratio(fair) >= 1 / 1.2 ? 'met' : 'MISSED',
+		});
+	}
+	return rows;
+}
+
+/** What each conversation feature adds, as ratios against the template without it, same engine and load. */
+function conversationRows(cellList) {
+	const rows = [];
+	for (const cell of cellList.filter((entry) => entry.workflow === 'memory' || entry.workflow === 'burst')) {
+		const base = cellList.find((entry) => entry.engine === cell.engine && entry.concurrency === cell.concurrency && entry.workflow === 'ours');
+		if (!base) continue;
+		rows.push({
+			engine: cell.engine,
+			c: cell.concurrency,
+			workflow: WORKFLOWS[cell.workflow].label,
+			'msg/s': cell.messagesPerSecond,
+			'msg/s vs ours': base.messagesPerSecond > 0 ? round(cell.messagesPerSecond / base.messagesPerSecond, 2) : null,
+			'p50 ms': cell.latencyMs.p50,
+			'ours p50': base.latencyMs.p50,
+			'CPU-ms/msg': cell.n8nCpuMsPerMessage,
+			'CPU vs ours': base.n8nCpuMsPerMessage > 0 ? round(cell.n8nCpuMsPerMessage / base.n8nCpuMsPerMessage, 2) : null,
 		});
 	}
 	return rows;
@@ -999,6 +1064,7 @@ async function main() {
 	report.totalSeconds = Math.round((Date.now() - began) / 1000);
 	report.cells = cells(report.runs);
 	report.summary = summaryRows(report.cells);
+	report.conversations = conversationRows(report.cells);
 	mkdirSync(dirname(options.out), { recursive: true });
 	writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);
 
@@ -1008,6 +1074,10 @@ async function main() {
 	);
 	console.log('Throughput in messages/s; latency p50/p99 in ms from the signed webhook POST to the reply at the fake Graph API.\n');
 	printTable(report.summary);
+	if (report.conversations.length > 0) {
+		console.log('\nConversations: the template with Remember Conversations on, against the template as shipped (same n8n, same load):\n');
+		printTable(report.conversations);
+	}
 	console.log('\nPer run (CPU-ms/msg: n8n process group; other cores: what the rest of the machine used meanwhile):\n');
 	printTable(detailRows(report.cells));
 	console.log(`\nWhere the time goes (medians of the last ${options.samples} messages' executions${options.rounds > 1 ? ' of the last round' : ''}, ms):\n`);
