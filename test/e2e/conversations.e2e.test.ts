@@ -15,6 +15,7 @@ import { join } from 'path';
 import { startFakeAgent, type FakeAgent } from '../fakes/fake-agent';
 import { startFakeGraphApi, type FakeGraphApi } from '../fakes/fake-graph-api';
 import { deliverToWebhook, webhookBody } from '../fakes/meta-webhook';
+import { E2E_MODE, startE2eN8n, type E2eN8n } from './support/launch';
 import { N8nRest } from './support/n8n-rest';
 import {
 	E2E_N8N_VERSION,
@@ -22,9 +23,7 @@ import {
 	REPO_ROOT,
 	nodeOutput,
 	nodesThatRan,
-	startN8n,
 	type ExecutionRecord,
-	type N8nInstance,
 	type WorkflowJson,
 } from './support/n8n-instance';
 
@@ -40,7 +39,7 @@ const ACCESS_TOKEN = 'EAAe2eConversationsAccessToken4Hs8Wq';
 const CONVERSATIONS_CREDENTIAL = { id: 'e2eConversApi001', name: 'WhatsApp Conversations' };
 const QUIET_SECONDS = 1.5;
 
-let n8n: N8nInstance;
+let n8n: E2eN8n;
 let graph: FakeGraphApi;
 let agent: FakeAgent;
 let rest: N8nRest;
@@ -134,7 +133,7 @@ beforeAll(async () => {
 	for (const node of TEMPLATE.nodes) {
 		for (const [type, reference] of Object.entries((node.credentials ?? {}) as Record<string, { name: string }>)) names.set(type, reference.name);
 	}
-	n8n = await startN8n({
+	n8n = await startE2eN8n({
 		credentials: [
 			{ id: 'e2eConvWebhook01', name: names.get('whatsAppWebhookApi')!, type: 'whatsAppWebhookApi', data: { verifyToken: 'conversations', appSecret: APP_SECRET } },
 			{ id: 'e2eConvCloudApi1', name: names.get('whatsAppCloudApi')!, type: 'whatsAppCloudApi', data: graph.credentials() },
@@ -177,7 +176,7 @@ beforeEach(async () => {
 	mark = await n8n.lastExecutionId();
 });
 
-describe(`conversations in a real n8n (${E2E_N8N_VERSION})`, () => {
+describe(`conversations in a real n8n (${E2E_N8N_VERSION}, ${E2E_MODE} mode)`, () => {
 	test('a burst of three messages is one agent call and one reply; the next call carries the history', async () => {
 		const from = '16505550101';
 		const ids = [await customerWrites('Hi', from)];
