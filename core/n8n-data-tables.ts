@@ -140,17 +140,26 @@ export class N8nDataTables {
 	async ensureTable(name: string, columns: DataTableColumn[]): Promise<string> {
 		const existing = await this.findTable(name);
 		if (existing) return existing;
-		const response = await this.call('POST', '/data-tables', `creating the data table "${name}"`, {
-			body: { name, columns },
-			accept: [200, 201, 409],
-		});
-		if (response.statusCode !== 409) {
+		let response: HttpResponse | undefined;
+		let failure: unknown;
+		try {
+			response = await this.call('POST', '/data-tables', `creating the data table "${name}"`, {
+				body: { name, columns },
+				accept: [200, 201, 409],
+			});
+		} catch (error) {
+			failure = error;
+		}
+		if (response && response.statusCode !== 409) {
 			const id = (response.body as { id?: unknown })?.id;
 			if (typeof id === 'string') return id;
 		}
+		// Another n8n process may have created it at the same moment: n8n answers 409 when it
+		// sees the name taken, and an error when the database's unique constraint does.
 		const created = await this.findTable(name);
-		if (!created) throw new DataTableApiError(`The data table "${name}" could not be created or found`, response.statusCode);
-		return created;
+		if (created) return created;
+		if (failure !== undefined) throw failure;
+		throw new DataTableApiError(`The data table "${name}" could not be created or found`, response?.statusCode);
 	}
 
 	/** Every row matching `filter`, sorted, at most `limit` (all when undefined). */

@@ -82,6 +82,24 @@ describe('the data table', () => {
 		expect(api.requests.filter((request) => request.method === 'POST' && request.path === '/data-tables').length).toBeLessThanOrEqual(2);
 	});
 
+	it('is found when another process created it between the look-up and the creation (the database refused the second one)', async () => {
+		const direct = axiosRequester({ headers: { 'X-N8N-API-KEY': KEY } });
+		let raced = false;
+		const racing: typeof direct = async (request) => {
+			if (request.method === 'POST' && request.url.endsWith('/data-tables') && !raced) {
+				raced = true;
+				// The other process wins; n8n's own check ran before, so the database's unique constraint answers.
+				await direct(request);
+				return { statusCode: 500, headers: {}, body: { message: 'duplicate key value violates unique constraint' } };
+			}
+			return await direct(request);
+		};
+		const tables = new N8nDataTables({ baseUrl: api.baseUrl, request: racing });
+		const id = await tables.ensureTable('raced', [{ name: 'n', type: 'number' }]);
+		expect(raced).toBe(true);
+		expect(id).toBe(await tables.findTable('raced'));
+	});
+
 	it('explains a refused API key without showing it', async () => {
 		const error = await conversationsOn(fakeClock(), tablesWith('wrong-key')).status(CONV).catch((caught) => caught);
 		expect(error).toBeInstanceOf(DataTableApiError);

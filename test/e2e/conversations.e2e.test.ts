@@ -253,7 +253,7 @@ describe(`conversations in a real n8n (${E2E_N8N_VERSION}, ${E2E_MODE} mode)`, (
 		expect(nodeOutput(paused, AGENT, 2)).toHaveLength(1);
 		expect(agent.requests).toHaveLength(0);
 
-		const resumed = await fetch(`${n8n.baseUrl}/webhook/${RESUME_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+		const resumed = await fetch(`${n8n.webhookBase}webhook/${RESUME_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
 		expect(resumed.status).toBe(200);
 		await n8n.waitForExecutions({ workflowId: RESUME_WORKFLOW_ID, count: 1 });
 
