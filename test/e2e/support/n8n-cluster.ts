@@ -84,24 +84,20 @@ class Services {
 
 /** Round robin over the webhook processes, one request at a time (no sticky connections). */
 class LoadBalancer {
-	private next = 0;
-
-	readonly served: number[];
-
 	private constructor(
 		private readonly server: http.Server,
 		readonly port: number,
-		targetCount: number,
-	) {
-		this.served = Array.from({ length: targetCount }, () => 0);
-	}
+		/** How many requests went to each webhook process. */
+		readonly served: number[],
+	) {}
 
 	static async start(targets: number[]): Promise<LoadBalancer> {
 		const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-		let balancer: LoadBalancer | undefined;
+		const served = targets.map(() => 0);
+		let next = 0;
 		const server = http.createServer((req, res) => {
-			const index = balancer!.next++ % targets.length;
-			balancer!.served[index]++;
+			const index = next++ % targets.length;
+			served[index]++;
 			const upstream = http.request(
 				{ host: '127.0.0.1', port: targets[index], method: req.method, path: req.url, headers: { ...req.headers, 'x-forwarded-for': req.socket.remoteAddress ?? '' }, agent },
 				(answer) => {
@@ -117,8 +113,7 @@ class LoadBalancer {
 		});
 		server.keepAliveTimeout = 5_000;
 		await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', () => resolveListen()));
-		balancer = new LoadBalancer(server, (server.address() as AddressInfo).port, targets.length);
-		return balancer;
+		return new LoadBalancer(server, (server.address() as AddressInfo).port, served);
 	}
 
 	async stop(): Promise<void> {
