@@ -292,7 +292,11 @@ export class Conversations {
 	 * is recorded only (paused, buffering off, a history backfill).
 	 */
 	async recordCustomer(conversation: string, item: InboundTurnSource & Record<string, unknown>, waiting: boolean): Promise<void> {
-		const at = this.now();
+		// When the trigger received it (runs on different workers may get here in another order),
+		// unless that clock is off by more than a minute from this one.
+		const now = this.now();
+		const received = typeof item.receivedAt === 'number' ? item.receivedAt : NaN;
+		const at = Number.isFinite(received) && Math.abs(now - received) < 60_000 ? received : now;
 		await this.records.append([
 			customerTurnRow(conversation, item, { at, burst: waiting ? '' : NEVER_ANSWERED, payload: waiting ? JSON.stringify(item) : '' }),
 		]);

@@ -104,6 +104,8 @@ export interface InboundContext {
 }
 
 export interface InboundMessageItem {
+	/** Milliseconds: when the trigger received the delivery (set by the trigger, not by normalizeWebhook). */
+	receivedAt?: number;
 	/** Text body, caption, button/list title, or a readable summary; "" if none. */
 	message: string;
 	/** Signed link to the image (image, sticker, image document), or null. */

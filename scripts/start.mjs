@@ -13,9 +13,18 @@
  *  5. imports templates/whatsapp-external-agent.json when it is new or changed;
  *  6. starts n8n on SQLite and prints the webhook URL and the next steps. Ctrl-C stops it.
  *
+ * `npm start -- --queue`: the same n8n in queue mode, as a deployment at scale runs it: Redis
+ * and PostgreSQL (Debian's packages, installed when missing; started on free loopback ports,
+ * PostgreSQL's data kept in .n8n-local-queue/postgres, Redis' thrown away), the main process
+ * (editor, API, activation) on N8N_PORT, one `n8n webhook` process for production webhooks
+ * on N8N_PORT + 2 and two `n8n worker` processes. Ctrl-C stops every process and service.
+ *
  * Environment (all optional): N8N_PORT (5678), N8N_LISTEN_ADDRESS (127.0.0.1),
  * N8N_WEBHOOK_URL (your public HTTPS base URL, e.g. a tunnel), N8N_LOCAL_VERSION (2.41.1),
- * N8N_LOCAL_FOLDER (.n8n-local).
+ * N8N_LOCAL_FOLDER (.n8n-local, or .n8n-local-queue with --queue).
+ * Every n8n process gets N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true unless it is set: the
+ * template evaluates no expression, and with it n8n builds no expression sandbox per message
+ * (measured with `npm run bench:e2e`, see README).
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -33,8 +42,10 @@ import {
 	isPortFree,
 	n8nEnv,
 	newEncryptionKey,
+	queueModeEnv,
 	runN8nCommand,
 } from './n8n-runtime.mjs';
+import { startServices } from './services.mjs';
 
 const TEMPLATE = join(REPO_ROOT, 'templates', 'whatsapp-external-agent.json');
 const TRIGGER_TYPE = 'n8n-nodes-whatsapp-agent.whatsAppAgentTrigger';
@@ -145,13 +156,34 @@ function loadTemplate() {
 	return { workflow, hash, trigger, credentialRefs };
 }
 
+/** A process of the queue-mode n8n (webhook or worker) under the supervisor, its output prefixed. */
+function spawnN8n(runtime, args, env, cwd, label) {
+	const child = spawn(process.execPath, [SUPERVISOR, '--', runtime.nodeBin, runtime.n8nBin, ...args], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+	if (label) {
+		for (const [stream, out] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+			let partial = '';
+			stream.on('data', (chunk) => {
+				const lines = (partial + chunk.toString()).split('\n');
+				partial = lines.pop();
+				for (const line of lines) out.write(`[${label}] ${line}\n`);
+			});
+		}
+	}
+	return child;
+}
+
 async function main() {
 	const t0 = Date.now();
+	const queue = process.argv.slice(2).includes('--queue');
+	const unknown = process.argv.slice(2).filter((arg) => arg !== '--queue');
+	if (unknown.length > 0) throw new StartError(`Unknown option ${unknown.join(' ')}: npm start takes only --queue (npm start -- --queue)`);
 	const version = process.env.N8N_LOCAL_VERSION || DEFAULT_N8N_VERSION;
 	const port = Number(process.env.N8N_PORT || 5678);
 	const listenAddress = process.env.N8N_LISTEN_ADDRESS || '127.0.0.1';
-	const userFolder = resolve(REPO_ROOT, process.env.N8N_LOCAL_FOLDER || '.n8n-local');
-	const publicBase = (process.env.N8N_WEBHOOK_URL || process.env.WEBHOOK_URL || `http://localhost:${port}/`).replace(/\/?$/, '/');
+	const userFolder = resolve(REPO_ROOT, process.env.N8N_LOCAL_FOLDER || (queue ? '.n8n-local-queue' : '.n8n-local'));
+	// Queue mode: production webhooks are the webhook process's, on port + 2.
+	const webhookPort = queue ? port + 2 : port;
+	const publicBase = (process.env.N8N_WEBHOOK_URL || process.env.WEBHOOK_URL || `http://localhost:${webhookPort}/`).replace(/\/?$/, '/');
 
 	// 1. The port, before minutes of installing.
 	if (!(await isPortFree(port, listenAddress))) {
@@ -163,6 +195,9 @@ async function main() {
 	// n8n's task-runner broker needs a port too (5679 by default); pick a free one if taken.
 	let brokerPort = Number(process.env.N8N_RUNNERS_BROKER_PORT || port + 1);
 	if (!(await isPortFree(brokerPort))) brokerPort = await findFreePort();
+	if (queue && !(await isPortFree(webhookPort, listenAddress))) {
+		throw new StartError(`Port ${webhookPort} (the webhook process, N8N_PORT + 2) is already in use. Start on another port: N8N_PORT=5690 npm start -- --queue`);
+	}
 
 	// 2. n8n itself.
 	const runtime = await ensureN8n({ version, log: note });
@@ -173,16 +208,41 @@ async function main() {
 	const pkg = installPackageInto(userFolder, { build: 'auto', log: note });
 	if (!pkg.reused) note(`package ${pkg.fingerprint} installed into ${pkg.dir}`);
 
+	// Queue mode: Redis and PostgreSQL first, stopped again on every way out.
+	let services;
+	const others = [];
+	const stopServices = async () => {
+		for (const child of others) child.kill('SIGTERM');
+		await Promise.all(others.map((child) => (child.exitCode === null ? new Promise((r) => child.once('exit', r)) : undefined)));
+		if (services) await services.stop();
+		services = undefined;
+	};
+	if (queue) {
+		note('starting Redis and PostgreSQL (installed from Debian\'s packages when missing)');
+		services = await startServices({ postgresDir: join(userFolder, 'postgres'), log: note });
+	}
+	try {
+		return await runN8n({ t0, queue, version, port, webhookPort, listenAddress, userFolder, publicBase, brokerPort, runtime, services, others });
+	} finally {
+		await stopServices();
+	}
+}
+
+async function runN8n({ t0, queue, version, port, webhookPort, listenAddress, userFolder, publicBase, brokerPort, runtime, services, others }) {
 	const encryptionKey = encryptionKeyFor(userFolder);
-	const env = n8nEnv(runtime, {
-		userFolder,
-		port,
-		brokerPort,
-		listenAddress,
-		encryptionKey,
-		webhookUrl: process.env.N8N_WEBHOOK_URL || process.env.WEBHOOK_URL ? publicBase : undefined,
-		logLevel: process.env.N8N_LOG_LEVEL || 'info',
-	});
+	const lazy = process.env.N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE ? {} : { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' };
+	const envFor = (role, extraPorts = {}) =>
+		n8nEnv(runtime, {
+			userFolder,
+			port: extraPorts.port ?? port,
+			brokerPort: extraPorts.brokerPort ?? brokerPort,
+			listenAddress,
+			encryptionKey,
+			webhookUrl: queue || process.env.N8N_WEBHOOK_URL || process.env.WEBHOOK_URL ? publicBase : undefined,
+			logLevel: process.env.N8N_LOG_LEVEL || 'info',
+			extra: { ...lazy, ...(queue ? queueModeEnv({ role, redis: services.redis, postgres: services.postgres, healthPort: extraPorts.healthPort }) : {}) },
+		});
+	const env = envFor('main');
 
 	// 4 and 5. Credentials (first time only) and the template (when it changed).
 	const stateFile = join(userFolder, 'start-state.json');
@@ -219,7 +279,7 @@ async function main() {
 	writeFileSync(stateFile, JSON.stringify(state, null, 2));
 
 	// 6. n8n, in its own process group under a supervisor that ends it with us.
-	note(`starting n8n ${version} (logs below)`);
+	note(`starting n8n ${version}${queue ? ' in queue mode: main, then a webhook process and two workers' : ''} (logs below)`);
 	const child = spawn(process.execPath, [SUPERVISOR, '--', runtime.nodeBin, runtime.n8nBin, 'start'], {
 		cwd: userFolder,
 		env,
@@ -249,12 +309,14 @@ async function main() {
 			if (Date.now() - stopping > 1000) {
 				note('stopping now');
 				child.kill('SIGTERM');
+				for (const other of others) other.kill('SIGTERM');
 			}
 			return;
 		}
 		stopping = Date.now();
 		note(`stopping n8n (${signal}); press Ctrl-C again to force`);
 		child.kill('SIGTERM');
+		for (const other of others) other.kill('SIGTERM');
 	};
 	process.on('SIGINT', () => stop('Ctrl-C'));
 	process.on('SIGTERM', () => stop('SIGTERM'));
@@ -270,6 +332,17 @@ async function main() {
 		new Promise((r) => setTimeout(() => r('slow'), 300_000).unref()),
 	]);
 	if (ready === 'slow') note(`n8n has not said "Editor is now accessible" after 5 minutes; try ${base}/healthz.`);
+	if (ready === true && queue && !stopping) {
+		// The main process ran the migrations: now the webhook process and the workers.
+		const ports = [await findFreePort(), await findFreePort(), await findFreePort(), await findFreePort(), await findFreePort()];
+		others.push(spawnN8n(runtime, ['webhook'], envFor('webhook', { port: webhookPort, brokerPort: ports[0] }), userFolder, 'webhook'));
+		for (const [index, healthPort] of [ports[1], ports[3]].entries()) {
+			others.push(spawnN8n(runtime, ['worker'], envFor('worker', { port: healthPort, brokerPort: ports[2 + index * 2], healthPort }), userFolder, `worker-${index + 1}`));
+		}
+		for (const other of others) other.on('exit', (code) => !stopping && note(`an n8n queue-mode process exited (${code}); see its log above`));
+		const deadline = Date.now() + 120_000;
+		while (Date.now() < deadline && (await isPortFree(webhookPort, listenAddress))) await new Promise((r) => setTimeout(r, 250));
+	}
 	if (ready === true) {
 		// Published workflows register their webhooks right after that line.
 		await new Promise((r) => setTimeout(r, 300));
@@ -279,6 +352,10 @@ async function main() {
 		say('');
 		say('────────────────────────────────────────────────────────────────────────────');
 		say(`n8n ${version} is running at ${base}  (ready in ${seconds} s; Ctrl-C stops it)`);
+		if (queue) {
+			say(`Queue mode: Redis on 127.0.0.1:${services.redis.port}, PostgreSQL on 127.0.0.1:${services.postgres.port} (data in ${join(userFolder, 'postgres')}),`);
+			say(`            production webhooks served by the webhook process on port ${webhookPort}, executions run by two workers.`);
+		}
 		if (loadFailure) {
 			say('');
 			say(`!! n8n could not load this package, so its nodes are missing: ${loadFailure[1]}`);
@@ -304,14 +381,14 @@ async function main() {
 			say(`  4. In your Meta app (WhatsApp → Configuration → Webhook → Edit) paste:`);
 			say(`       Callback URL:  ${tunnel ? 'https://<your-tunnel-host>/' : publicBase}webhook/${webhookId}/webhook`);
 			say(`       Verify token:  ${state.verifyToken}`);
-			say(`     and subscribe to the "messages" field. (Locally the same URL is ${base}/webhook/${webhookId}/webhook.)`);
+			say(`     and subscribe to the "messages" field. (Locally the same URL is http://localhost:${webhookPort}/webhook/${webhookId}/webhook.)`);
 		}
 		if (tunnel) {
 			say('');
 			say('  Meta only calls public HTTPS URLs. Open a tunnel to this port, e.g.');
-			say(`       cloudflared tunnel --url http://localhost:${port}     or     ngrok http ${port}`);
+			say(`       cloudflared tunnel --url http://localhost:${webhookPort}     or     ngrok http ${webhookPort}`);
 			say('  then restart with its address so n8n builds every URL (callback, reply_callback, media) from it:');
-			say('       N8N_WEBHOOK_URL=https://<your-tunnel-host>/ npm start');
+			say(`       N8N_WEBHOOK_URL=https://<your-tunnel-host>/ npm start${queue ? ' -- --queue' : ''}`);
 		}
 		say('────────────────────────────────────────────────────────────────────────────');
 		say('');

@@ -161,6 +161,20 @@ describe('Conversations: burst buffering', () => {
 		expect(runs.reduce((sum, [reply]) => sum + reply.length, 0)).toBe(agent.requests.length);
 	});
 
+	it('orders a burst by when the trigger received each message, not by when its run got there', async () => {
+		const from = newCustomer();
+		const setup = agentSetup({ quietSeconds: 0.5 });
+		const received = Date.now();
+		const first = messageItem('first', from, 'wamid.T1');
+		const second = messageItem('second', from, 'wamid.T2');
+		first.json.receivedAt = received;
+		second.json.receivedAt = received + 100;
+		// The second message's run starts first (another worker was quicker).
+		await Promise.all([execution(setup, second), execution(setup, first, 150)]);
+		expect(agent.requests).toHaveLength(1);
+		expect(agent.requests[0].json.message).toBe('first\nsecond');
+	});
+
 	it('several messages in one delivery (one n8n run) are one burst', async () => {
 		const from = newCustomer();
 		const [reply] = await runNode(agentSetup({ quietSeconds: 0.2 }), [messageItem('one', from, 'wamid.O1'), messageItem('two', from, 'wamid.O2')], 'webhook');

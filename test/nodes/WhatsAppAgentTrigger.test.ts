@@ -355,13 +355,16 @@ describe('POST webhook: bodies', () => {
 			const body = loadFixture(name);
 			const expected = normalizeWebhook(body);
 			const before = server.runs.length;
+			const sentAt = Date.now();
 			const response = await post(server, body);
 			expect(response.status).toBe(200);
 			const run = server.runs[before];
+			for (const item of json(run.workflowData[0])) expect(item.receivedAt).toBeGreaterThanOrEqual(sentAt);
 			const strip = (item: any) => {
 				const rest = { ...item, media: item.media ? { ...item.media, url: null } : undefined };
 				delete rest.reply_callback;
 				delete rest.image;
+				delete rest.receivedAt;
 				return rest;
 			};
 			expect(json(run.workflowData[0]).map(strip)).toEqual(expected.messages.map(strip));

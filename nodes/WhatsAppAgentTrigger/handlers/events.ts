@@ -181,7 +181,13 @@ export async function handleEvents(context: IWebhookFunctions): Promise<IWebhook
 	respondJson(context, 200, receipt);
 
 	if (selection.messages.length === 0 && selection.statuses.length === 0 && events.length === 0) return { noWebhookResponse: true };
-	for (const message of selection.messages) attachLinks(message, hooks);
+	// When this process received them: bursts order a customer's messages by it (their runs may
+	// start in another order on different workers; Meta's own timestamp has only seconds).
+	const receivedAt = Date.now();
+	for (const message of selection.messages) {
+		attachLinks(message, hooks);
+		message.receivedAt = receivedAt;
+	}
 	const messages: INodeExecutionData[] = selection.messages.map((item) => ({ json: item as unknown as IDataObject }));
 	const statuses: INodeExecutionData[] = selection.statuses.map((item) => ({ json: item as unknown as IDataObject }));
 	if (options.downloadMedia) await attachMedia(context, messages);
