@@ -40,6 +40,7 @@ interface InstalledPackage {
 	packageName: string;
 	installedVersion: string;
 	installedNodes: Array<{ name: string; type: string }>;
+	updateAvailable?: string;
 }
 
 let registry: LoopbackRegistry;
@@ -162,6 +163,8 @@ describe(`Community Nodes on n8n ${E2E_N8N_VERSION}: install, upgrade, uninstall
 
 	test(`Update (PATCH /rest/community-packages): ${NEXT_RELEASE} published, n8n updates to it, the saved workflow and credentials keep working`, async () => {
 		await timed('publish next release', () => registry.publishVersion(NEXT_RELEASE));
+		// What makes the page show the card's update button: n8n asks the registry (npm outdated).
+		expect(await installedPackages()).toEqual([expect.objectContaining({ installedVersion: RELEASE, updateAvailable: NEXT_RELEASE })]);
 		const result = await timed('update', () => rest.request('PATCH', '/community-packages', { name: PACKAGE_NAME }));
 		expect({ status: result.status, message: result.message }).toEqual({ status: 200, message: '' });
 		expect(result.body.data).toMatchObject({ packageName: PACKAGE_NAME, installedVersion: NEXT_RELEASE });
