@@ -10,7 +10,7 @@
  * community-nodes-install.png and community-nodes-installed.png.
  * Skipped, and says so, when Chromium is missing (CHROMIUM_PATH, default /usr/bin/chromium).
  */
-import { copyFileSync, existsSync, mkdtempSync } from 'fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -30,7 +30,9 @@ let n8n: N8nInstance;
 let browser: Browser | undefined;
 let context: BrowserContext;
 let page: Page;
-const shots = mkdtempSync(join(tmpdir(), 'editor-install-'));
+const shots = haveChromium ? mkdtempSync(join(tmpdir(), 'editor-install-')) : '';
+/** The screenshots folder is kept only when the test failed (it then holds what the editor showed). */
+let passed = false;
 
 (haveChromium ? describe : describe.skip)(`Community Nodes in the editor of n8n ${E2E_N8N_VERSION}`, () => {
 	beforeAll(async () => {
@@ -50,6 +52,8 @@ const shots = mkdtempSync(join(tmpdir(), 'editor-install-'));
 		await browser?.close().catch(() => undefined);
 		await n8n?.stop();
 		await registry?.stop();
+		if (passed) rmSync(shots, { recursive: true, force: true });
+		else if (shots) process.stderr.write(`[editor install test] screenshots kept in ${shots}\n`);
 	});
 
 	test('Settings → Community Nodes → Install: name typed, risk accepted, installed and listed', async () => {
@@ -69,7 +73,7 @@ const shots = mkdtempSync(join(tmpdir(), 'editor-install-'));
 			await page.screenshot({ path: join(shots, INSTALLED_SCREENSHOT) });
 		} catch (error) {
 			await page.screenshot({ path: join(shots, 'failure.png') }).catch(() => undefined);
-			throw new Error(`${(error as Error).message}\nThe editor at that moment: ${join(shots, 'failure.png')}\nn8n's log: ${n8n.process.logFile}`);
+			throw new Error(`${(error as Error).message}\nThe editor at that moment: ${join(shots, 'failure.png')}\nn8n's log: ${n8n.process.logFile} (kept with N8N_E2E_KEEP=1)`);
 		}
 		const listed = await context.request.get(`${n8n.baseUrl}/rest/community-packages`);
 		expect(listed.status()).toBe(200);
@@ -79,6 +83,6 @@ const shots = mkdtempSync(join(tmpdir(), 'editor-install-'));
 		if (process.env.UPDATE_SCREENSHOTS === '1') {
 			for (const name of [SCREENSHOT, INSTALLED_SCREENSHOT]) copyFileSync(join(shots, name), join(REPO_ROOT, 'docs', 'screenshots', name));
 		}
-		process.stderr.write(`[editor install test] screenshots in ${shots}\n`);
+		passed = true;
 	}, 180_000);
 });

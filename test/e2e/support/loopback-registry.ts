@@ -46,7 +46,10 @@ export class LoopbackRegistry {
 			process.stderr.write(d);
 		});
 		const line = await new Promise<string>((resolve, reject) => {
-			const timer = setTimeout(() => reject(new Error(`The loopback registry did not start within 3 minutes:\n${stderr.slice(-2000)}`)), 180_000);
+			const timer = setTimeout(() => {
+				child.kill('SIGTERM');
+				reject(new Error(`The loopback registry did not start within 3 minutes:\n${stderr.slice(-2000)}`));
+			}, 180_000);
 			const check = () => {
 				const end = stdout.indexOf('\n');
 				if (end >= 0) {
