@@ -14,9 +14,12 @@
  *   await registry.stop();
  *
  * CLI:
- *   node scripts/registry.mjs serve [--publish] [--json]
+ *   node scripts/registry.mjs serve [--publish] [--json] [--npmjs-front]
  *        start it (and publish the current package); stays up until Ctrl-C or, when started by a
  *        program, until its stdin closes. --json prints one line {url, dir, logFile, userconfig}.
+ *        --npmjs-front also serves it as registry.npmjs.org through an HTTPS proxy
+ *        (scripts/npmjs-front.mjs; why: n8n's custom-registry setting needs a licence) and adds
+ *        `front: {port, env}` to that line: the environment an n8n process needs to use it.
  *   node scripts/registry.mjs pack [--version <v>] --out <dir>
  *        npm pack of this package (built first when sources changed), optionally as version <v>;
  *        prints {tarball, name, version, files}.
@@ -33,6 +36,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { PACKAGE_NAME, buildIsStale, buildPackage, envWithoutNpmProject, findFreePort, packPackage } from './n8n-runtime.mjs';
+import { startNpmjsFront } from './npmjs-front.mjs';
 import { TOOLS, ensureTool } from './tools.mjs';
 
 const SUPERVISOR = join(dirname(fileURLToPath(import.meta.url)), 'supervise.mjs');
@@ -269,10 +273,12 @@ async function main(argv) {
 		case 'serve': {
 			const json = args.includes('--json');
 			const registry = await startRegistry();
+			let front;
 			let stopping = false;
 			const stop = async (code) => {
 				if (stopping) return;
 				stopping = true;
+				await front?.stop();
 				await registry.stop();
 				process.exit(code);
 			};
@@ -284,16 +290,18 @@ async function main(argv) {
 					const release = packRelease({ outDir });
 					publishTarball(registry, release.tarball);
 				}
+				if (args.includes('--npmjs-front')) front = await startNpmjsFront(registry);
 			} catch (error) {
 				process.stderr.write(`${error.message}\n`);
 				await stop(1);
 			}
 			if (json) {
-				process.stdout.write(`${JSON.stringify({ url: registry.url, port: registry.port, dir: registry.dir, logFile: registry.logFile, userconfig: registry.userconfig, startSeconds: registry.startSeconds })}\n`);
+				process.stdout.write(`${JSON.stringify({ url: registry.url, port: registry.port, dir: registry.dir, logFile: registry.logFile, userconfig: registry.userconfig, startSeconds: registry.startSeconds, ...(front ? { front: { port: front.port, env: front.env } } : {}) })}\n`);
 			} else {
 				process.stdout.write(
 					`npm registry at ${registry.url} (no uplink). Try:\n  npm view ${PACKAGE_NAME} --registry=${registry.url}\n` +
-						'n8n installs from it with N8N_COMMUNITY_PACKAGES_REGISTRY (a licensed feature in n8n; see README, "Install").\nCtrl-C stops it.\n',
+						(front ? `As registry.npmjs.org for an n8n started with: ${Object.entries(front.env).map(([k, v]) => `${k}=${v}`).join(' ')}\n` : 'n8n installs from another registry only with a licence (N8N_COMMUNITY_PACKAGES_REGISTRY); --npmjs-front serves it as registry.npmjs.org instead.\n') +
+						'Ctrl-C stops it.\n',
 				);
 			}
 			// Started by a program: its closing our stdin (even by dying) stops the registry.

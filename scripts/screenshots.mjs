@@ -188,6 +188,16 @@ export const SHOTS = [
 ];
 
 /** docs/screenshots/README.md: one line per image. */
+/** Made by the editor install test (test/e2e/community-nodes.editor.install.test.ts), not by this script. */
+const INSTALL_SHOTS_NOTE = [
+	'Made by `UPDATE_SCREENSHOTS=1 npm run test:install` (test/e2e/community-nodes.editor.install.test.ts) in a real n8n 2.41.1 started without',
+	'the package, which it installs from a loopback npm registry through Settings → Community Nodes:',
+	'',
+	'- [`community-nodes-install.png`](community-nodes-install.png): The Community Nodes install dialog with the package name typed and the risk checkbox ticked.',
+	'- [`community-nodes-installed.png`](community-nodes-installed.png): Community Nodes after the install: the package, its three nodes and its version.',
+	'',
+];
+
 function writeIndex(version) {
 	const lines = [
 		'# Editor screenshots',
@@ -198,6 +208,7 @@ function writeIndex(version) {
 		'',
 		...SHOTS.map(([name, text]) => `- [\`${name}.png\`](${name}.png): ${text}`),
 		'',
+		...INSTALL_SHOTS_NOTE,
 	];
 	writeFileSync(join(OUT_DIR, 'README.md'), lines.join('\n'));
 }

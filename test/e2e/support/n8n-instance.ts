@@ -57,6 +57,8 @@ export interface StartN8nOptions {
 	logLevel?: 'error' | 'warn' | 'info' | 'debug';
 	/** Build the package first: 'auto' (when sources changed; default), true, false. */
 	build?: boolean | 'auto';
+	/** false: start n8n without this package, to install it through Community Nodes (default true). */
+	installPackage?: boolean;
 	/** Keep the temp user folder after stop() (also with N8N_E2E_KEEP=1), for debugging. */
 	keepUserFolder?: boolean;
 	/** Print n8n's output live to stderr (also with N8N_E2E_VERBOSE=1). */
@@ -251,6 +253,7 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 			encryptionKey: randomBytes(24).toString('base64url'),
 			logLevel: options.logLevel ?? 'info',
 			build: options.build ?? 'auto',
+			...(options.installPackage === false ? { installPackage: false } : {}),
 			extra: options.env ?? {},
 		});
 		const t1 = Date.now();
