@@ -39,6 +39,9 @@
  * usage: node scripts/bench-e2e.mjs [--duration=20] [--warmup=5] [--concurrency=1,8,32]
  *          [--engines=vm,legacy] [--workflows=ours,plain,fair[,noread,memory,burst]] [--rounds=1] [--samples=40]
  *          [--keep] [--verbose]
+ *   --queue-workers  also boot n8n in queue mode (Redis, PostgreSQL, main, one webhook process)
+ *               once per count of workers given, e.g. 1,2, with the first engine; its runs are
+ *               reported as engine "<engine>+queueN" (ours, plain and fair only)
  *   --engines   one n8n boot each: vm (n8n's default), legacy, vm-lazy (vm with
  *               N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true), quickjs
  *   --rounds    repeat the whole matrix (interleaved, order rotated) and report medians
@@ -61,7 +64,8 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
-import { DEFAULT_N8N_VERSION, REPO_ROOT, ensureN8n, findFreePort, installPackageInto, n8nEnv, runN8nCommand } from './n8n-runtime.mjs';
+import { DEFAULT_N8N_VERSION, REPO_ROOT, ensureN8n, findFreePort, installPackageInto, n8nEnv, queueModeEnv, runN8nCommand } from './n8n-runtime.mjs';
+import { startServices } from './services.mjs';
 import { printTable } from '../bench/table.mjs';
 
 const SUPERVISOR = join(dirname(fileURLToPath(import.meta.url)), 'supervise.mjs');
@@ -94,7 +98,7 @@ const ENGINES = {
 };
 
 function parseArgs(argv) {
-	const options = { duration: 20, warmup: 5, concurrency: [1, 8, 32], engines: ['vm', 'legacy'], workflows: ['ours', 'plain', 'fair'], rounds: 1, samples: 40, maxOther: 0.2, retries: 2, out: RESULTS_FILE, keep: false, verbose: false };
+	const options = { duration: 20, warmup: 5, concurrency: [1, 8, 32], engines: ['vm', 'legacy'], workflows: ['ours', 'plain', 'fair'], queueWorkers: [], rounds: 1, samples: 40, maxOther: 0.2, retries: 2, out: RESULTS_FILE, keep: false, verbose: false };
 	for (const arg of argv) {
 		const [key, value = ''] = arg.replace(/^--/, '').split('=');
 		if (key === 'duration') options.duration = Number(value);
@@ -102,6 +106,7 @@ function parseArgs(argv) {
 		else if (key === 'concurrency') options.concurrency = value.split(',').map(Number);
 		else if (key === 'engines') options.engines = value.split(',').filter(Boolean);
 		else if (key === 'workflows') options.workflows = value.split(',').filter(Boolean);
+		else if (key === 'queue-workers') options.queueWorkers = value.split(',').filter(Boolean).map(Number);
 		else if (key === 'samples') options.samples = Number(value);
 		else if (key === 'rounds') options.rounds = Number(value);
 		else if (key === 'max-other') options.maxOther = Number(value);
@@ -394,8 +399,9 @@ function webhookBody(id, from) {
 // n8n: boot, CPU accounting, database
 
 class N8n {
-	constructor({ runtime, env, userFolder, port, verbose }) {
-		Object.assign(this, { runtime, env, userFolder, port, verbose });
+	/** `args`: the n8n command (start, webhook, worker); `readyLine`: what it logs once usable. */
+	constructor({ runtime, env, userFolder, port, verbose, args = ['start'], readyLine = /Editor is now accessible/ }) {
+		Object.assign(this, { runtime, env, userFolder, port, verbose, args, readyLine });
 		this.baseUrl = `http://127.0.0.1:${port}`;
 		this.output = '';
 		this.child = undefined;
@@ -407,7 +413,7 @@ class N8n {
 
 	async start() {
 		const logStream = createWriteStream(join(this.userFolder, 'n8n.log'), { flags: 'a' });
-		const child = spawn(process.execPath, [SUPERVISOR, '--grace-ms=10000', '--', this.runtime.nodeBin, this.runtime.n8nBin, 'start'], {
+		const child = spawn(process.execPath, [SUPERVISOR, '--grace-ms=10000', '--', this.runtime.nodeBin, this.runtime.n8nBin, ...this.args], {
 			env: this.env,
 			cwd: this.userFolder,
 			stdio: ['pipe', 'pipe', 'pipe'],
@@ -425,7 +431,7 @@ class N8n {
 		child.stdout.on('data', onData);
 		child.stderr.on('data', onData);
 		const deadline = Date.now() + 180_000;
-		while (!/Editor is now accessible/.test(this.output)) {
+		while (!this.readyLine.test(this.output)) {
 			if (exitCode !== undefined) throw new Error(`n8n exited (code ${exitCode}) before it was ready:\n${this.tail()}`);
 			if (Date.now() > deadline) throw new Error(`n8n was not ready after 180 s:\n${this.tail()}`);
 			await sleep(250);
@@ -606,6 +612,105 @@ async function bootN8n({ runtime, engine, graphBaseUrl, agentUrl, options }) {
 		starting.delete(n8n);
 	}
 	return n8n;
+}
+
+/**
+ * n8n in queue mode (--queue-workers=1,2): Redis and PostgreSQL (scripts/services.mjs), the
+ * main process, one webhook process (what the load is posted to) and `workers` workers, each
+ * with the package installed in its own user folder. Looks like an N8n to the measurements:
+ * `baseUrl` is the webhook process, CPU is every process's together.
+ */
+class QueueN8n {
+	constructor(services, main, webhook, workers) {
+		Object.assign(this, { services, main, webhook, workers });
+		this.baseUrl = webhook.baseUrl;
+		this.userFolder = main.userFolder;
+	}
+
+	get processes() {
+		return [this.main, this.webhook, ...this.workers];
+	}
+
+	cpuMs() {
+		return this.processes.reduce((sum, process) => sum + process.cpuMs(), 0);
+	}
+
+	async expressionCounters() {
+		return undefined;
+	}
+
+	tail(lines = 25) {
+		return this.processes.map((process) => `[${process.args[0]}] ${process.tail(lines)}`).join('\n');
+	}
+
+	query() {
+		throw new Error('executions are not read back in queue mode (PostgreSQL)');
+	}
+
+	async stop() {
+		await Promise.allSettled([this.webhook, ...this.workers].map((process) => process.stop()));
+		await this.main.stop();
+		await this.services.stop();
+		for (const process of this.processes.slice(1)) rmSync(process.userFolder, { recursive: true, force: true });
+	}
+}
+
+async function bootQueue({ runtime, engine, graphBaseUrl, agentUrl, options, workers: workerCount }) {
+	const services = await startServices({ log });
+	const processes = [];
+	try {
+		const encryptionKey = randomBytes(24).toString('base64url');
+		const build = false;
+		const make = async (role, args, readyLine) => {
+			const userFolder = mkdtempSync(join(tmpdir(), `n8n-bench-${role}-`));
+			const [port, brokerPort] = [await findFreePort(), await findFreePort()];
+			installPackageInto(userFolder, { build, log });
+			const env = n8nEnv(runtime, {
+				userFolder,
+				port,
+				brokerPort,
+				webhookUrl: 'WEBHOOK_BASE',
+				encryptionKey,
+				extra: { ...ENGINES[engine], ...queueModeEnv({ role, redis: services.redis, postgres: services.postgres, healthPort: port }) },
+			});
+			const process = new N8n({ runtime, env, userFolder, port, verbose: options.verbose, args, readyLine });
+			processes.push(process);
+			return process;
+		};
+		const main = await make('main', ['start'], /Editor is now accessible/);
+		const webhook = await make('webhook', ['webhook'], /Webhook listener waiting for requests/);
+		const workers = [];
+		for (let index = 0; index < workerCount; index++) workers.push(await make('worker', ['worker'], /n8n worker is now ready/));
+		// Every URL n8n builds (reply links) points at the webhook process.
+		for (const process of processes) for (const [key, value] of Object.entries(process.env)) if (value === 'WEBHOOK_BASE') process.env[key] = `${webhook.baseUrl}/`;
+		const credFile = join(main.userFolder, 'credentials.json');
+		writeFileSync(credFile, JSON.stringify(credentials(graphBaseUrl)));
+		await main.cli(['import:credentials', `--input=${credFile}`]);
+		const workflows = [ourWorkflow(agentUrl), baselineWorkflow('plain', agentUrl, graphBaseUrl), baselineWorkflow('fair', agentUrl, graphBaseUrl)];
+		const wfFile = join(main.userFolder, 'workflows.json');
+		writeFileSync(wfFile, JSON.stringify(workflows));
+		await main.cli(['import:workflow', `--input=${wfFile}`]);
+		for (const workflow of workflows) await main.cli(['publish:workflow', `--id=${workflow.id}`]);
+		await main.start();
+		await Promise.all([webhook, ...workers].map((process) => process.start()));
+		const cluster = new QueueN8n(services, main, webhook, workers);
+		for (const which of ['ours', 'plain', 'fair']) {
+			const deadline = Date.now() + 60_000;
+			for (;;) {
+				const outcome = await oneMessage(cluster, which, 0, `WARMQ${which}`, 30_000).catch((error) => ({ error }));
+				if (outcome.ok) break;
+				if (Date.now() > deadline) throw new Error(`The ${which} workflow never completed a message in queue mode (${outcome.error?.message ?? `HTTP ${outcome.status}`}):\n${cluster.tail()}`);
+				await sleep(500);
+			}
+		}
+		log(`n8n ${runtime.version} in queue mode (${engine}, ${workerCount} worker${workerCount > 1 ? 's' : ''}) up`);
+		return cluster;
+	} catch (error) {
+		await Promise.allSettled(processes.map((process) => process.stop()));
+		await services.stop();
+		for (const process of processes) if (!options.keep) rmSync(process.userFolder, { recursive: true, force: true });
+		throw error;
+	}
 }
 
 // ------------------------------------------------------------------------------------------
@@ -895,6 +1000,28 @@ function summaryRows(cellList) {
 	return rows;
 }
 
+/** Queue mode against one process: the template's throughput and latency per count of workers, as ratios. */
+function queueRows(cellList) {
+	const rows = [];
+	for (const cell of cellList.filter((entry) => /\+queue\d+$/.test(entry.engine))) {
+		const engine = cell.engine.replace(/\+queue\d+$/, '');
+		const regular = cellList.find((entry) => entry.engine === engine && entry.concurrency === cell.concurrency && entry.workflow === cell.workflow);
+		rows.push({
+			mode: `queue, ${cell.engine.match(/queue(\d+)$/)[1]} worker(s)`,
+			engine,
+			c: cell.concurrency,
+			workflow: WORKFLOWS[cell.workflow].label,
+			'msg/s': cell.messagesPerSecond,
+			'one process msg/s': regular?.messagesPerSecond,
+			'queue ÷ one process': regular && regular.messagesPerSecond > 0 ? round(cell.messagesPerSecond / regular.messagesPerSecond, 2) : null,
+			'p50 ms': cell.latencyMs.p50,
+			'one process p50': regular?.latencyMs.p50,
+			'CPU-ms/msg (all processes)': cell.n8nCpuMsPerMessage,
+		});
+	}
+	return rows;
+}
+
 /** What each conversation feature adds, as ratios against the template without it, same engine and load. */
 function conversationRows(cellList) {
 	const rows = [];
@@ -1003,15 +1130,20 @@ async function main() {
 	process.once('SIGTERM', onSignal);
 
 	try {
-		for (const engine of options.engines) {
-			n8n = await bootN8n({ runtime, engine, graphBaseUrl, agentUrl, options });
+		const boots = [
+			...options.engines.map((engine) => ({ engine, label: engine })),
+			...options.queueWorkers.map((workers) => ({ engine: options.engines[0], label: `${options.engines[0]}+queue${workers}`, workers })),
+		];
+		for (const { engine: bootEngine, label: engine, workers } of boots) {
+			n8n = workers ? await bootQueue({ runtime, engine: bootEngine, graphBaseUrl, agentUrl, options, workers }) : await bootN8n({ runtime, engine: bootEngine, graphBaseUrl, agentUrl, options });
+			const workflowsHere = workers ? options.workflows.filter((which) => ['ours', 'plain', 'fair'].includes(which)) : options.workflows;
 			try {
 				// One warm-up pass over every workflow (JIT, connection pools, isolate pool), not measured.
-				for (const which of options.workflows) await measure(n8n, which, 4, { ...options, warmup: 0, duration: Math.max(3, options.warmup) }, `WU${which}`);
+				for (const which of workflowsHere) await measure(n8n, which, 4, { ...options, warmup: 0, duration: Math.max(3, options.warmup) }, `WU${which}`);
 				for (let round = 1; round <= options.rounds; round++) {
 					for (const [index, concurrency] of options.concurrency.entries()) {
 						// Rotate the order so no workflow always runs first (or last) after a change of load.
-						const order = [...options.workflows];
+						const order = [...workflowsHere];
 						for (let i = 0; i < index + round - 1; i++) order.push(order.shift());
 						for (const which of order) {
 							if (interrupted) return;
@@ -1065,6 +1197,7 @@ async function main() {
 	report.cells = cells(report.runs);
 	report.summary = summaryRows(report.cells);
 	report.conversations = conversationRows(report.cells);
+	report.queue = queueRows(report.cells);
 	mkdirSync(dirname(options.out), { recursive: true });
 	writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);
 
@@ -1074,6 +1207,10 @@ async function main() {
 	);
 	console.log('Throughput in messages/s; latency p50/p99 in ms from the signed webhook POST to the reply at the fake Graph API.\n');
 	printTable(report.summary);
+	if (report.queue.length > 0) {
+		console.log('\nQueue mode (main + one webhook process + workers, Redis, PostgreSQL) against one n8n process, same machine and load:\n');
+		printTable(report.queue);
+	}
 	if (report.conversations.length > 0) {
 		console.log('\nConversations: the template with Remember Conversations on, against the template as shipped (same n8n, same load):\n');
 		printTable(report.conversations);
