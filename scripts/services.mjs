@@ -245,7 +245,9 @@ function superviseServer({ name, argv, stopSignal = 'SIGTERM', graceMs = 15000, 
 	const supervisorArgs = [SUPERVISOR, `--grace-ms=${graceMs}`, `--stop-signal=${stopSignal}`];
 	if (pidFile) supervisorArgs.push(`--pid-file=${pidFile}`);
 	for (const path of removeAfter) supervisorArgs.push(`--remove-after=${path}`);
-	const child = spawn(process.execPath, [...supervisorArgs, '--', argv[0], ...argv[1]], { stdio: ['pipe', 'pipe', 'pipe'], env });
+	// Its own process group: a Ctrl-C in the terminal reaches only our process, which stops the
+	// services after the n8n processes that use them (the supervisor still ends with us).
+	const child = spawn(process.execPath, [...supervisorArgs, '--', argv[0], ...argv[1]], { stdio: ['pipe', 'pipe', 'pipe'], env, detached: true });
 	child.stdout.on('data', (chunk) => output.append(chunk));
 	child.stderr.on('data', (chunk) => output.append(chunk));
 	let exitCode;

@@ -231,17 +231,30 @@ async function main() {
 async function runN8n({ t0, queue, version, port, webhookPort, listenAddress, userFolder, publicBase, brokerPort, runtime, services, others }) {
 	const encryptionKey = encryptionKeyFor(userFolder);
 	const lazy = process.env.N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE ? {} : { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' };
-	const envFor = (role, extraPorts = {}) =>
+	const envFor = (role, extraPorts = {}, folder = userFolder) =>
 		n8nEnv(runtime, {
-			userFolder,
+			userFolder: folder,
 			port: extraPorts.port ?? port,
 			brokerPort: extraPorts.brokerPort ?? brokerPort,
 			listenAddress,
 			encryptionKey,
 			webhookUrl: queue || process.env.N8N_WEBHOOK_URL || process.env.WEBHOOK_URL ? publicBase : undefined,
 			logLevel: process.env.N8N_LOG_LEVEL || 'info',
-			extra: { ...lazy, ...(queue ? queueModeEnv({ role, redis: services.redis, postgres: services.postgres, healthPort: extraPorts.healthPort }) : {}) },
+			extra: {
+				...lazy,
+				...(queue ? queueModeEnv({ role, redis: services.redis, postgres: services.postgres, healthPort: extraPorts.healthPort }) : {}),
+				// The editor's own address (n8n would print the webhook process's otherwise).
+				...(queue ? { N8N_EDITOR_BASE_URL: `http://localhost:${port}/` } : {}),
+			},
 		});
+	/** Each queue-mode process has its own user folder with the package, as separate machines would. */
+	const folderFor = (name) => {
+		const folder = join(userFolder, 'processes', name);
+		mkdirSync(folder, { recursive: true });
+		linkNodesFolderOutsideRepo(folder);
+		installPackageInto(folder, { build: false, log: note });
+		return folder;
+	};
 	const env = envFor('main');
 
 	// 4 and 5. Credentials (first time only) and the template (when it changed).
@@ -335,9 +348,11 @@ async function runN8n({ t0, queue, version, port, webhookPort, listenAddress, us
 	if (ready === true && queue && !stopping) {
 		// The main process ran the migrations: now the webhook process and the workers.
 		const ports = [await findFreePort(), await findFreePort(), await findFreePort(), await findFreePort(), await findFreePort()];
-		others.push(spawnN8n(runtime, ['webhook'], envFor('webhook', { port: webhookPort, brokerPort: ports[0] }), userFolder, 'webhook'));
+		const webhookFolder = folderFor('webhook');
+		others.push(spawnN8n(runtime, ['webhook'], envFor('webhook', { port: webhookPort, brokerPort: ports[0] }, webhookFolder), webhookFolder, 'webhook'));
 		for (const [index, healthPort] of [ports[1], ports[3]].entries()) {
-			others.push(spawnN8n(runtime, ['worker'], envFor('worker', { port: healthPort, brokerPort: ports[2 + index * 2], healthPort }), userFolder, `worker-${index + 1}`));
+			const folder = folderFor(`worker-${index + 1}`);
+			others.push(spawnN8n(runtime, ['worker'], envFor('worker', { port: healthPort, brokerPort: ports[2 + index * 2], healthPort }, folder), folder, `worker-${index + 1}`));
 		}
 		for (const other of others) other.on('exit', (code) => !stopping && note(`an n8n queue-mode process exited (${code}); see its log above`));
 		const deadline = Date.now() + 120_000;
