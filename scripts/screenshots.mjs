@@ -194,7 +194,7 @@ const INSTALL_SHOTS_NOTE = [
 	'the package, which it installs from a loopback npm registry through Settings → Community Nodes:',
 	'',
 	'- [`community-nodes-install.png`](community-nodes-install.png): The Community Nodes install dialog with the package name typed and the risk checkbox ticked.',
-	'- [`community-nodes-installed.png`](community-nodes-installed.png): Community Nodes after the install: the package, its three nodes and its version.',
+	'- [`community-nodes-installed.png`](community-nodes-installed.png): Community Nodes after the install: the package, its four nodes and its version.',
 	'',
 ];
 

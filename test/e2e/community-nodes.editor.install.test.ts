@@ -69,7 +69,7 @@ let passed = false;
 			// The page lists the package once n8n has installed it.
 			await page.getByText(PACKAGE_NAME, { exact: false }).first().waitFor({ timeout: 90_000 });
 			await page.getByText(/Package installed/i).first().waitFor({ timeout: 30_000 });
-			await page.getByText(/3 nodes/).first().waitFor();
+			await page.getByText(/4 nodes/).first().waitFor();
 			await page.screenshot({ path: join(shots, INSTALLED_SCREENSHOT) });
 		} catch (error) {
 			await page.screenshot({ path: join(shots, 'failure.png') }).catch(() => undefined);
@@ -79,7 +79,7 @@ let passed = false;
 		expect(listed.status()).toBe(200);
 		const { data } = (await listed.json()) as { data: Array<{ packageName: string; installedVersion: string; installedNodes: unknown[] }> };
 		expect(data).toEqual([expect.objectContaining({ packageName: PACKAGE_NAME })]);
-		expect(data[0].installedNodes).toHaveLength(3);
+		expect(data[0].installedNodes).toHaveLength(4);
 		if (process.env.UPDATE_SCREENSHOTS === '1') {
 			for (const name of [SCREENSHOT, INSTALLED_SCREENSHOT]) copyFileSync(join(shots, name), join(REPO_ROOT, 'docs', 'screenshots', name));
 		}

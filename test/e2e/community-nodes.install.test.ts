@@ -29,7 +29,7 @@ const AGENT = 'Call External Agent';
 const WEBHOOK_ID = String(TEMPLATE.nodes.find((node) => node.name === TRIGGER)?.webhookId);
 const RELEASE = String((JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version);
 const NEXT_RELEASE = RELEASE.replace(/(\d+)$/, (patch) => String(Number(patch) + 1));
-const NODE_TYPES = ['whatsAppAgentTrigger', 'callExternalAgent', 'sendWhatsApp'].map((name) => `${PACKAGE_NAME}.${name}`).sort();
+const NODE_TYPES = ['whatsAppAgentTrigger', 'callExternalAgent', 'sendWhatsApp', 'whatsAppConversation'].map((name) => `${PACKAGE_NAME}.${name}`).sort();
 
 const ACCESS_TOKEN = 'EAAe2eInstallAccessToken3Vw8RnK1';
 const APP_SECRET = 'e2e-install-app-secret-9d2a';
@@ -129,7 +129,7 @@ describe(`Community Nodes on n8n ${E2E_N8N_VERSION}: install, upgrade, uninstall
 		expect(versionOnDisk()).toBeUndefined();
 	});
 
-	test(`Install (POST /rest/community-packages, as Settings → Community Nodes → Install): ${RELEASE} from the registry, its three nodes`, async () => {
+	test(`Install (POST /rest/community-packages, as Settings → Community Nodes → Install): ${RELEASE} from the registry, its four nodes`, async () => {
 		const result = await timed('install', () => rest.request('POST', '/community-packages', { name: PACKAGE_NAME }));
 		expect({ status: result.status, message: result.message }).toEqual({ status: 200, message: '' });
 		const installed = result.body.data as InstalledPackage;
@@ -204,7 +204,8 @@ describe(`Community Nodes on n8n ${E2E_N8N_VERSION}: install, upgrade, uninstall
 		// The saved workflow is kept as it was, with the package's node types...
 		const saved = await rest.workflow(WORKFLOW_ID);
 		const types = (saved.nodes as Array<{ type: string }>).map((node) => node.type).filter((type) => type.startsWith(`${PACKAGE_NAME}.`));
-		expect([...new Set(types)].sort()).toEqual(NODE_TYPES);
+		// The template uses every node but WhatsApp Conversation (for other workflows).
+		expect([...new Set(types)].sort()).toEqual(NODE_TYPES.filter((type) => !type.endsWith('.whatsAppConversation')));
 		// ...it can be unpublished, and not published again: n8n names the missing node.
 		expect((await rest.unpublish(WORKFLOW_ID)).ok).toBe(true);
 		const outcome = await rest.publish(WORKFLOW_ID);
