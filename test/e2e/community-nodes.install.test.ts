@@ -21,6 +21,7 @@ import { deliverToWebhook, webhookBody } from '../fakes/meta-webhook';
 import { LoopbackRegistry } from './support/loopback-registry';
 import { N8nRest } from './support/n8n-rest';
 import { E2E_N8N_VERSION, N8N_BOOT_TIMEOUT_MS, PACKAGE_NAME, REPO_ROOT, startN8n, type CredentialImport, type N8nInstance, type WorkflowJson } from './support/n8n-instance';
+import { credentialNamesOf } from './support/n8n-types';
 
 const TEMPLATE = JSON.parse(readFileSync(join(REPO_ROOT, 'templates', 'whatsapp-external-agent.json'), 'utf8')) as WorkflowJson;
 const WORKFLOW_ID = TEMPLATE.id;
@@ -143,10 +144,7 @@ describe(`Community Nodes on n8n ${E2E_N8N_VERSION}: install, upgrade, uninstall
 	});
 
 	test('the template imports and publishes, and a Meta-signed message makes the full round trip', async () => {
-		const names = new Map<string, string>();
-		for (const node of TEMPLATE.nodes) {
-			for (const [type, reference] of Object.entries((node.credentials ?? {}) as Record<string, { name: string }>)) names.set(type, reference.name);
-		}
+		const names = credentialNamesOf(TEMPLATE);
 		const credentials: CredentialImport[] = [
 			{ id: 'e2eInsWebhook001', name: names.get('whatsAppWebhookApi')!, type: 'whatsAppWebhookApi', data: { verifyToken: VERIFY_TOKEN, appSecret: APP_SECRET } },
 			{ id: 'e2eInsCloudApi01', name: names.get('whatsAppCloudApi')!, type: 'whatsAppCloudApi', data: graph.credentials() },

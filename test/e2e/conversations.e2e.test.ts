@@ -26,6 +26,7 @@ import {
 	type ExecutionRecord,
 	type WorkflowJson,
 } from './support/n8n-instance';
+import { credentialNamesOf } from './support/n8n-types';
 
 const PKG = 'n8n-nodes-whatsapp-agent';
 const TEMPLATE = JSON.parse(readFileSync(join(REPO_ROOT, 'templates', 'whatsapp-external-agent.json'), 'utf8')) as WorkflowJson;
@@ -129,10 +130,7 @@ const sentTexts = (to: string) => graph.sent.filter((message) => message.to === 
 beforeAll(async () => {
 	graph = await startFakeGraphApi({ token: ACCESS_TOKEN });
 	agent = await startFakeAgent();
-	const names = new Map<string, string>();
-	for (const node of TEMPLATE.nodes) {
-		for (const [type, reference] of Object.entries((node.credentials ?? {}) as Record<string, { name: string }>)) names.set(type, reference.name);
-	}
+	const names = credentialNamesOf(TEMPLATE);
 	n8n = await startE2eN8n({
 		credentials: [
 			{ id: 'e2eConvWebhook01', name: names.get('whatsAppWebhookApi')!, type: 'whatsAppWebhookApi', data: { verifyToken: 'conversations', appSecret: APP_SECRET } },

@@ -17,6 +17,7 @@ import { deliverToWebhook, loadFixture, webhookBody } from '../fakes/meta-webhoo
 import { E2E_MODE } from './support/launch';
 import { startN8nCluster, type N8nCluster } from './support/n8n-cluster';
 import { N8N_BOOT_TIMEOUT_MS, REPO_ROOT, nodesThatRan, type WorkflowJson } from './support/n8n-instance';
+import { credentialNamesOf } from './support/n8n-types';
 import { isListening } from './support/n8n-process';
 
 const TEMPLATE = JSON.parse(readFileSync(join(REPO_ROOT, 'templates', 'whatsapp-external-agent.json'), 'utf8')) as WorkflowJson;
@@ -77,10 +78,7 @@ describeQueue('queue mode: across webhook processes and workers', () => {
 	beforeAll(async () => {
 		graph = await startFakeGraphApi({ token: ACCESS_TOKEN });
 		agent = await startFakeAgent();
-		const names = new Map<string, string>();
-		for (const node of TEMPLATE.nodes) {
-			for (const [type, reference] of Object.entries((node.credentials ?? {}) as Record<string, { name: string }>)) names.set(type, reference.name);
-		}
+		const names = credentialNamesOf(TEMPLATE);
 		cluster = await startN8nCluster({
 			credentials: [
 				{ id: 'e2eQueueWebhook1', name: names.get('whatsAppWebhookApi')!, type: 'whatsAppWebhookApi', data: { verifyToken: 'queue', appSecret: APP_SECRET } },

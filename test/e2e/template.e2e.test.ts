@@ -37,6 +37,7 @@ import {
 	type ExecutionRecord,
 	type WorkflowJson,
 } from './support/n8n-instance';
+import { credentialNamesOf } from './support/n8n-types';
 
 const TEMPLATE = JSON.parse(readFileSync(join(REPO_ROOT, 'templates', 'whatsapp-external-agent.json'), 'utf8')) as WorkflowJson;
 const WORKFLOW_ID = TEMPLATE.id;
@@ -53,15 +54,6 @@ const APP_SECRET = 'e2e-template-app-secret-5b7c';
 const VERIFY_TOKEN = 'e2e-template-verify-phrase';
 const CUSTOMER = '16505551234';
 const FALLBACK = String((TEMPLATE.nodes.find((node) => node.name === AGENT)?.parameters as Record<string, unknown>).fallbackMessage);
-
-/** The template's credential names (as shipped) → the type each must have. */
-function templateCredentialNames(): Map<string, string> {
-	const names = new Map<string, string>();
-	for (const node of TEMPLATE.nodes) {
-		for (const [type, reference] of Object.entries((node.credentials ?? {}) as Record<string, { name: string }>)) names.set(type, reference.name);
-	}
-	return names;
-}
 
 /** The template as a user has it after import and filling in the agent URL. */
 function templateWithAgentUrl(agentUrl: string): WorkflowJson {
@@ -177,7 +169,7 @@ beforeAll(async () => {
 	agent = await startFakeAgent();
 	agentFront = await SwitchablePort.open(Number(new URL(agent.url).port));
 
-	const names = templateCredentialNames();
+	const names = credentialNamesOf(TEMPLATE);
 	const credentials: CredentialImport[] = [
 		{ id: 'e2eTplWebhook001', name: names.get('whatsAppWebhookApi')!, type: 'whatsAppWebhookApi', data: { verifyToken: VERIFY_TOKEN, appSecret: APP_SECRET } },
 		{ id: 'e2eTplCloudApi01', name: names.get('whatsAppCloudApi')!, type: 'whatsAppCloudApi', data: graph.credentials() },

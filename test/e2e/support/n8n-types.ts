@@ -31,3 +31,12 @@ export function webhooksOf(workflows: WorkflowJson[], publish: string[], paths: 
 		.filter((w) => publish.includes(w.id))
 		.flatMap((w) => w.nodes.filter((n) => typeof n.webhookId === 'string').flatMap((n) => paths.map((path) => ({ webhookId: n.webhookId as string, path, method: 'GET' }))));
 }
+
+/** The credential names a workflow's nodes refer to, by credential type (the template's, for the suites). */
+export function credentialNamesOf(workflow: WorkflowJson): Map<string, string> {
+	const names = new Map<string, string>();
+	for (const node of workflow.nodes) {
+		for (const [type, reference] of Object.entries((node.credentials ?? {}) as Record<string, { name: string }>)) names.set(type, reference.name);
+	}
+	return names;
+}
